@@ -1,0 +1,32 @@
+# athena: the two commands are `make sim` (the main job) and `make test`.
+# Both set the workspace up first if needed (scripts/setup.sh is idempotent).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+SIM_ARGS ?=
+
+.PHONY: help setup setup-train sim test train clean
+
+help:
+	@echo "make sim          set up if needed, run the sim-to-sim demo headless, print its summary"
+	@echo "make test         set up if needed, colcon test + workspace tests, fail on any failure"
+	@echo "make setup        base workspace only (.venv, ROS 2 core, MuJoCo, ONNX Runtime, colcon build)"
+	@echo "make setup-train  ... plus the training stack (Isaac Lab 3.0, rsl-rl; ~8 GB)"
+	@echo "make train        set up the training stack, then train Athena-Velocity-Flat-v0"
+
+setup:
+	@bash scripts/setup.sh
+
+setup-train:
+	@bash scripts/setup.sh --train
+
+sim: setup
+	@source install/setup.bash && python -m athena_bringup.sim_demo $(SIM_ARGS)
+
+test: setup
+	@bash scripts/test.sh
+
+train: setup-train
+	@source install/setup.bash && python -m athena_train.train $(TRAIN_ARGS)
+
+clean:
+	rm -rf build install log

@@ -1,0 +1,83 @@
+"""The robot and policy contracts load, hold the documented values and round-trip."""
+
+import json
+
+import numpy as np
+import pytest
+
+from athena_description import (
+    ContractError,
+    PolicyContract,
+    default_policy_contract,
+    load_robot_contract,
+)
+
+CONTRACT_ORDER = [
+    "left_hip_pitch_joint", "left_hip_roll_joint", "left_hip_yaw_joint", "left_knee_joint",
+    "left_ankle_pitch_joint", "left_ankle_roll_joint",
+    "right_hip_pitch_joint", "right_hip_roll_joint", "right_hip_yaw_joint", "right_knee_joint",
+    "right_ankle_pitch_joint", "right_ankle_roll_joint",
+    "waist_yaw_joint",
+    "left_shoulder_pitch_joint", "left_shoulder_roll_joint", "left_shoulder_yaw_joint",
+    "left_elbow_joint", "left_wrist_roll_joint",
+    "right_shoulder_pitch_joint", "right_shoulder_roll_joint", "right_shoulder_yaw_joint",
+    "right_elbow_joint", "right_wrist_roll_joint",
+]
+
+
+def test_joint_order_is_the_documented_one() -> None:
+    assert load_robot_contract().joint_names == CONTRACT_ORDER
+
+
+def test_g1_class_limits() -> None:
+    r = load_robot_contract()
+    legs = r.effort_limits[:12]
+    assert legs.min() >= 50 and legs.max() <= 139
+    assert np.all(r.effort_limits[13:] == 25)
+    assert np.all((r.velocity_limits >= 20) & (r.velocity_limits <= 37))
+    assert np.all((r.lower_limits <= r.default_positions)
+                  & (r.default_positions <= r.upper_limits))
+
+
+def test_pd_law_is_clipped_to_effort() -> None:
+    r = load_robot_contract()
+    q = r.default_positions
+    tau = r.pd_torque(q + 10.0, q, np.zeros(23))
+    assert np.allclose(tau, r.effort_limits)
+
+
+def test_observation_layout_is_47() -> None:
+    p = default_policy_contract()
+    s = p.slices()
+    assert p.obs_dim == 47
+    assert [(k, v.start, v.stop) for k, v in s.items()] == [
+        ("base_ang_vel", 0, 3), ("projected_gravity", 3, 6), ("velocity_command", 6, 9),
+        ("gait_phase", 9, 11), ("joint_pos_rel", 11, 23), ("joint_vel", 23, 35),
+        ("last_action", 35, 47)]
+    assert p.rates.policy_dt == pytest.approx(0.02)
+    assert p.rates.ticks_per_policy_step == 10
+
+
+def test_metadata_round_trip() -> None:
+    p = default_policy_contract()
+    meta = p.to_metadata()
+    assert all(isinstance(v, str) for v in meta.values())
+    assert json.loads(meta["observation"])[4]["slice"] == [11, 23]
+    assert PolicyContract.from_metadata(meta) == p
+
+
+def test_mismatched_models_are_refused() -> None:
+    robot, p = load_robot_contract(), default_policy_contract()
+    meta = p.to_metadata()
+    swapped = list(p.joint_names)
+    swapped[0], swapped[1] = swapped[1], swapped[0]
+    for key, value in (("joint_names", swapped),
+                       ("default_positions", [0.0] * 23),
+                       ("action_scale", 0.5)):
+        bad = PolicyContract.from_metadata({**meta, key: json.dumps(value)})
+        with pytest.raises(ContractError):
+            bad.check_against_robot(robot, expected=p)
+    with pytest.raises(ContractError, match="no policy-contract metadata"):
+        PolicyContract.from_metadata({})
+    with pytest.raises(ContractError, match="lacks"):
+        PolicyContract.from_metadata({k: v for k, v in meta.items() if k != "rates"})
