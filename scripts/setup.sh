@@ -70,14 +70,29 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want_hash" ]; then
   # out: the distribution's own builds are used, and pip adds only what they lack.
   [ "$mode" = "pip-kilted" ] || log "ROS 2 $ROS_DISTRO is sourced: installing only what it lacks"
   log "installing ${reqs[*]} (pip cache: ${PIP_CACHE_DIR:-default})"
-  "$vpy" -m pip install -q --upgrade pip
-  "$vpy" -m pip install -q "${req_args[@]}"
+  # (the filter drops one harmless warning some machines' pip configuration prints per package)
+  "$vpy" -m pip install -q "${req_args[@]}" 2> >(grep -v 'is ignored: it is neither' >&2)
   echo "$want_hash" > "$stamp"
 else
   log "packages up to date"
 fi
 
-# --- 3. build ------------------------------------------------------------------------------
+# --- 3. system libraries for offscreen rendering (MuJoCo EGL/OSMesa) -----------------------
+missing_apt=()
+while read -r pkg; do
+  [ -z "$pkg" ] || dpkg -s "$pkg" >/dev/null 2>&1 || missing_apt+=("$pkg")
+done < <(grep -vE '^\s*(#|$)' requirements/apt.txt)
+if [ "${#missing_apt[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "apt-get install ${missing_apt[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_apt[@]}" >/dev/null \
+      || die "apt-get install ${missing_apt[*]} failed"
+  else
+    log "warning: offscreen rendering needs: sudo apt-get install ${missing_apt[*]} (videos/images are skipped without it)"
+  fi
+fi
+
+# --- 4. build ------------------------------------------------------------------------------
 log "colcon build --symlink-install"
 # shellcheck disable=SC1091
 source "$venv/bin/activate"
