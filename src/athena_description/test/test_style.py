@@ -4,10 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
-
-@pytest.mark.linter
 def test_ruff() -> None:
     pkg = Path(__file__).resolve().parents[1]
     r = subprocess.run([sys.executable, "-m", "ruff", "check", str(pkg)],
