@@ -11,7 +11,7 @@ from athena_description import paths
 
 
 def render_standing(out: Path, width: int = 960, height: int = 720) -> Path:
-    """Render the stand keyframe from a 3/4 view into a PNG and return its path."""
+    """Render the stand keyframe from a front 3/4 view into a PNG and return its path."""
     import imageio.v3 as iio
 
     m = mujoco.MjModel.from_xml_path(str(paths.mjcf_scene_path()))
@@ -20,7 +20,7 @@ def render_standing(out: Path, width: int = 960, height: int = 720) -> Path:
     mujoco.mj_forward(m, d)
     cam = mujoco.MjvCamera()
     cam.lookat[:] = (0.0, 0.0, 0.68)
-    cam.distance, cam.azimuth, cam.elevation = 2.6, -35.0, -12.0
+    cam.distance, cam.azimuth, cam.elevation = 2.3, 145.0, -12.0
     renderer = mujoco.Renderer(m, height, width)
     try:
         renderer.update_scene(d, camera=cam)

@@ -55,6 +55,26 @@ def test_urdf_matches_contract() -> None:
     assert root.find(f"link[@name='{robot.imu_link}']") is not None
 
 
+def test_urdf_and_mjcf_share_kinematics_and_inertia() -> None:
+    """Same joint origins, parents and inertias in both files (MJCF is the one simulated)."""
+    robot = load_robot_contract()
+    root = ET.parse(paths.urdf_path()).getroot()
+    m = mujoco.MjModel.from_xml_path(str(paths.mjcf_path()))
+    for el in root.findall("joint"):
+        child, parent = el.find("child").get("link"), el.find("parent").get("link")
+        xyz = [float(v) for v in el.find("origin").get("xyz").split()]
+        if child == robot.imu_link:  # a site in the MJCF
+            assert m.site("imu").pos == pytest.approx(xyz)
+            assert m.body(int(m.site("imu").bodyid[0])).name == parent
+            continue
+        body = m.body(child)
+        assert m.body(int(body.parentid[0])).name == parent
+        assert body.pos == pytest.approx(xyz)
+        inertia = root.find(f"link[@name='{child}']/inertial/inertia")
+        assert body.inertia == pytest.approx(
+            [float(inertia.get(k)) for k in ("ixx", "iyy", "izz")], rel=1e-4)
+
+
 def test_mjcf_matches_contract() -> None:
     robot, geo = load_robot_contract(), load_geometry()
     m = mujoco.MjModel.from_xml_path(str(paths.mjcf_path()))
