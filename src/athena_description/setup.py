@@ -1,5 +1,6 @@
 """Install athena_description: the Python API plus the robot files under share/."""
 
+import os
 from glob import glob
 
 from setuptools import find_packages, setup
@@ -9,7 +10,13 @@ PACKAGE = "athena_description"
 
 def share(folder: str, pattern: str = "*") -> tuple[str, list[str]]:
     """Install every file of ``folder`` matching ``pattern`` into share/<package>/folder."""
-    return (f"share/{PACKAGE}/{folder}", sorted(glob(f"{folder}/{pattern}")))
+    return (f"share/{PACKAGE}/{folder}", sorted(f for f in glob(f"{folder}/{pattern}")
+                                                if os.path.isfile(f)))
+
+
+def share_tree(folder: str) -> list[tuple[str, list[str]]]:
+    """Install ``folder`` with its subfolders (USD converters write a Payload/ folder)."""
+    return [share(root) for root, _, _ in sorted(os.walk(folder))]
 
 
 setup(
@@ -22,7 +29,7 @@ setup(
         share("config", "*.yaml"),
         share("urdf"),
         share("mjcf"),
-        share("usd"),
+        *share_tree("usd"),
     ],
     install_requires=["setuptools"],
     zip_safe=True,

@@ -1,13 +1,10 @@
 """MuJoCo renders athena offscreen (EGL or OSMesa): the picture in docs/ comes from here."""
 
-import os
-
 import pytest
 from athena_description.render import render_standing
 
 
 def test_render_standing(tmp_path) -> None:
-    os.environ.setdefault("MUJOCO_GL", "egl")
     try:
         out = render_standing(tmp_path / "athena.png", width=320, height=240)
     except Exception as exc:  # no GL library on this machine
