@@ -244,6 +244,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=SOURCE_ROOT,
                         help="output root (default: the athena_description source tree)")
     args = parser.parse_args(argv)
+    if not (args.out / "package.xml").exists() and args.out == SOURCE_ROOT:
+        # a non-symlink install: the module does not sit in the source tree
+        parser.error(f"{SOURCE_ROOT} is not the athena_description source tree; pass --out")
     geo = load_geometry()
     for path in generate(args.out):
         print(f"wrote {path}")
