@@ -1,0 +1,38 @@
+"""rsl-rl PPO settings for the athena tasks (Isaac Lab's @configclass runner config)."""
+
+from isaaclab.utils import configclass
+from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPpoAlgorithmCfg
+
+
+@configclass
+class AthenaFlatPPORunnerCfg(RslRlOnPolicyRunnerCfg):
+    """PPO for flat ground: asymmetric actor-critic (critic sees privileged state)."""
+
+    num_steps_per_env = 24
+    max_iterations = 1500
+    save_interval = 50
+    experiment_name = "athena_flat"
+    obs_groups = {"actor": ["policy"], "critic": ["critic"]}
+    actor = RslRlMLPModelCfg(
+        hidden_dims=[256, 128, 128], activation="elu", obs_normalization=True,
+        distribution_cfg=RslRlMLPModelCfg.GaussianDistributionCfg(init_std=1.0),
+    )
+    critic = RslRlMLPModelCfg(hidden_dims=[256, 128, 128], activation="elu",
+                              obs_normalization=True)
+    algorithm = RslRlPpoAlgorithmCfg(
+        value_loss_coef=1.0, use_clipped_value_loss=True, clip_param=0.2, entropy_coef=0.008,
+        num_learning_epochs=5, num_mini_batches=4, learning_rate=1.0e-3, schedule="adaptive",
+        gamma=0.99, lam=0.95, desired_kl=0.01, max_grad_norm=1.0,
+    )
+
+
+@configclass
+class AthenaRoughPPORunnerCfg(AthenaFlatPPORunnerCfg):
+    """PPO for rough terrain: bigger networks, longer run."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.max_iterations = 3000
+        self.experiment_name = "athena_rough"
+        self.actor.hidden_dims = [512, 256, 128]
+        self.critic.hidden_dims = [512, 256, 128]

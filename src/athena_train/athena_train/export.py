@@ -1,0 +1,171 @@
+"""Checkpoint → ONNX with the policy contract embedded; parity-checked; optional TensorRT engine.
+
+``python -m athena_train.export CHECKPOINT [--out policy.onnx] [--recorded obs.npy]``
+
+The ONNX graph is the deterministic actor (observation normalizer included): input ``obs``
+[N, 47], output ``actions`` [N, 23], dynamic batch, opset 17. The metadata carries the whole
+policy contract plus the run id and git commit. The export fails (exit 1, no file left)
+unless ONNX Runtime and torch agree to 1e-5 on random observations and on recorded ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+PARITY_ATOL = 1e-5
+OPSET = 17
+
+
+class ParityError(RuntimeError):
+    """ONNX Runtime and torch disagree beyond the tolerance."""
+
+
+def load_actor(checkpoint: Path) -> object:
+    """Rebuild the deterministic actor (normalizer + MLP + mean) from a checkpoint.
+
+    The network shape comes from the run's ``params/agent.yaml`` (written by ``train``).
+    """
+    import torch
+    import yaml
+    from athena_description.policy_contract import ACTION_DIM, OBS_DIM
+    from rsl_rl.models.mlp_model import MLPModel, _OnnxMLPModel
+    from tensordict import TensorDict
+
+    agent_yaml = checkpoint.parent / "params" / "agent.yaml"
+    with open(agent_yaml, encoding="utf-8") as f:
+        agent = yaml.unsafe_load(f)
+    actor_cfg = dict(agent["actor"])
+    obs = TensorDict({"policy": torch.zeros(1, OBS_DIM)}, batch_size=[1])
+    model = MLPModel(obs, {"actor": ["policy"]}, "actor", ACTION_DIM,
+                     hidden_dims=actor_cfg["hidden_dims"], activation=actor_cfg["activation"],
+                     obs_normalization=actor_cfg["obs_normalization"],
+                     distribution_cfg=actor_cfg.get("distribution_cfg"))
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["actor_state_dict"])
+    exportable = _OnnxMLPModel(model, verbose=False)
+    exportable.eval()
+    return exportable
+
+
+def run_id_of(checkpoint: Path) -> str:
+    """``<experiment>/<run>/<model_it>`` — names the training run and iteration."""
+    return f"{checkpoint.parent.parent.name}/{checkpoint.parent.name}/{checkpoint.stem}"
+
+
+def commit_of(checkpoint: Path) -> str:
+    """The git commit recorded by ``train`` in the run directory."""
+    p = checkpoint.parent / "git.txt"
+    return p.read_text(encoding="utf-8").strip() if p.exists() else "unknown"
+
+
+def parity_check(onnx_path: Path, actor: object, recorded: np.ndarray | None,
+                 atol: float = PARITY_ATOL) -> float:
+    """Max |ORT - torch| over random and recorded observations; ParityError above ``atol``."""
+    import onnxruntime as ort
+    import torch
+    from athena_description.policy_contract import OBS_DIM
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(0, 1, (64, OBS_DIM)).astype(np.float32),
+               rng.normal(0, 1, (1, OBS_DIM)).astype(np.float32)]
+    if recorded is not None:
+        batches.append(np.asarray(recorded, dtype=np.float32).reshape(-1, OBS_DIM))
+    worst = 0.0
+    for obs in batches:
+        out_ort = sess.run(["actions"], {"obs": obs})[0]
+        with torch.no_grad():
+            out_torch = actor(torch.from_numpy(obs)).numpy()
+        worst = max(worst, float(np.abs(out_ort - out_torch).max()))
+    if not worst <= atol:
+        raise ParityError(f"ONNX Runtime vs torch max abs diff {worst:.3g} > {atol:g}")
+    return worst
+
+
+def export(checkpoint: Path, out: Path, recorded: np.ndarray | None = None) -> tuple[Path, float]:
+    """Export ``checkpoint`` to ``out``; return (path, parity max abs diff)."""
+    import onnx
+    import torch
+    from athena_description.model_metadata import embed_onnx_metadata
+    from athena_description.policy_contract import (
+        ACTION_OUTPUT_NAME,
+        OBS_DIM,
+        OBS_INPUT_NAME,
+        default_policy_contract,
+        with_provenance,
+    )
+
+    checkpoint, out = Path(checkpoint), Path(out)
+    actor = load_actor(checkpoint)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    torch.onnx.export(actor, (torch.zeros(1, OBS_DIM),), str(tmp), opset_version=OPSET,
+                      input_names=[OBS_INPUT_NAME], output_names=[ACTION_OUTPUT_NAME],
+                      dynamic_axes={OBS_INPUT_NAME: {0: "batch"}, ACTION_OUTPUT_NAME: {0: "batch"}},
+                      dynamo=False)
+    model = onnx.load(str(tmp))
+    contract = with_provenance(default_policy_contract(), run_id_of(checkpoint),
+                               commit_of(checkpoint))
+    embed_onnx_metadata(model, contract)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(tmp))
+    try:
+        diff = parity_check(tmp, actor, recorded)
+    except ParityError:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, out)
+    return out, diff
+
+
+def build_engine(onnx_path: Path) -> Path:
+    """TensorRT FP16 engine via the node's builder; RuntimeError where TensorRT is absent."""
+    try:
+        from athena_policy_node import engine_cache
+    except ImportError as exc:
+        raise RuntimeError("TensorRT engine builder (athena_policy_node.engine_cache) is "
+                           f"unavailable: {exc}") from exc
+    build = getattr(engine_cache, "build_engine", None) or engine_cache.get_engine
+    return Path(build(onnx_path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``export CHECKPOINT [--out PATH] [--recorded OBS.npy]``."""
+    ap = argparse.ArgumentParser(description="Export an athena checkpoint to ONNX.")
+    ap.add_argument("checkpoint", type=Path)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default: <run dir>/exported/policy.onnx")
+    ap.add_argument("--recorded", type=Path, default=None,
+                    help=".npy of recorded observations [N, 47] for the parity check")
+    args = ap.parse_args(argv)
+    out = args.out or args.checkpoint.parent / "exported" / "policy.onnx"
+    recorded = np.load(args.recorded) if args.recorded else None
+    try:
+        path, diff = export(args.checkpoint, out, recorded)
+    except ParityError as exc:
+        print(f"[export] FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(f"[export] {path} (parity max abs diff {diff:.2e})")
+    return 0
+
+
+def engine_main(argv: list[str] | None = None) -> int:
+    """Command line: ``engine POLICY.onnx`` → TensorRT FP16 engine next to it."""
+    ap = argparse.ArgumentParser(description="Build a TensorRT FP16 engine from an ONNX policy.")
+    ap.add_argument("onnx", type=Path)
+    args = ap.parse_args(argv)
+    try:
+        print(f"[engine] {build_engine(args.onnx)}")
+    except RuntimeError as exc:
+        print(f"[engine] TensorRT unavailable: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

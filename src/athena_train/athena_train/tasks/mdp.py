@@ -1,0 +1,130 @@
+"""athena's own MDP terms: the contract's observation terms, its action law, motor strength.
+
+Everything the deployed node must reproduce is defined here once, from the policy contract:
+gait phase from the episode clock, leg-only slices, ``last_action`` = the raw policy output
+clipped to ±action_clip, and targets = default + scale × clip(action) clamped to the limits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from athena_description.policy_contract import default_policy_contract
+from isaaclab.envs import ManagerBasedEnv, ManagerBasedRLEnv
+from isaaclab.envs.mdp.actions.actions_cfg import JointPositionActionCfg
+from isaaclab.envs.mdp.actions.joint_actions import JointPositionAction
+from isaaclab.managers import ManagerTermBase, SceneEntityCfg
+from isaaclab.utils import configclass
+
+# -- observations ---------------------------------------------------------------------------
+
+
+def gait_phase(env: ManagerBasedRLEnv, period: float) -> torch.Tensor:
+    """(sin 2πφ, cos 2πφ), φ = (t / period) mod 1, t = time since the episode started."""
+    t = env.episode_length_buf.to(torch.float32) * env.step_dt
+    phi = torch.remainder(t / period, 1.0)
+    return torch.stack((torch.sin(2 * math.pi * phi), torch.cos(2 * math.pi * phi)), dim=-1)
+
+
+def clipped_last_action(env: ManagerBasedEnv, action_name: str, joint_ids: Sequence[int],
+                        action_clip: float) -> torch.Tensor:
+    """The policy's previous raw output for ``joint_ids``, clipped to ±action_clip."""
+    raw = env.action_manager.get_term(action_name).raw_actions
+    return raw[:, list(joint_ids)].clamp(-action_clip, action_clip)
+
+
+# -- actions --------------------------------------------------------------------------------
+
+
+class ContractJointPositionAction(JointPositionAction):
+    """The contract's action law, plus an optional actuation latency.
+
+    target = default + scale × clip(action, ±action_clip), clamped to the joint limits. With
+    ``max_delay_steps`` > 0 each environment applies the target of ``d`` policy steps ago,
+    ``d`` drawn uniformly from 0..max_delay_steps at every reset (domain randomization).
+    """
+
+    cfg: ContractJointPositionActionCfg
+
+    def __init__(self, cfg: ContractJointPositionActionCfg, env: ManagerBasedEnv) -> None:
+        """Build the term; the limits come from the simulated articulation."""
+        super().__init__(cfg, env)
+        limits = self._asset.data.joint_pos_limits.torch[:, self._joint_ids]
+        self._lower, self._upper = limits[..., 0].clone(), limits[..., 1].clone()
+        n = cfg.max_delay_steps + 1
+        self._history = self._offset.unsqueeze(0).repeat(n, 1, 1).clone() \
+            if torch.is_tensor(self._offset) else torch.zeros(n, self.num_envs, self.action_dim,
+                                                              device=self.device)
+        self._delay = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+
+    def process_actions(self, actions: torch.Tensor) -> None:
+        """Store the raw action; compute the (possibly delayed) position target."""
+        self._raw_actions[:] = actions
+        clipped = actions.clamp(-self.cfg.action_clip, self.cfg.action_clip)
+        target = torch.maximum(torch.minimum(self._offset + self._scale * clipped, self._upper),
+                               self._lower)
+        self._history = torch.roll(self._history, 1, dims=0)
+        self._history[0] = target
+        env_idx = torch.arange(self.num_envs, device=self.device)
+        self._processed_actions = self._history[self._delay, env_idx]
+
+    def reset(self, env_ids: Sequence[int] | None = None) -> None:
+        """Zero the raw action, refill the history with the default pose, redraw the delay."""
+        super().reset(env_ids)
+        if env_ids is None or isinstance(env_ids, slice):
+            env_ids = torch.arange(self.num_envs, device=self.device)
+        ids = torch.as_tensor(env_ids, device=self.device, dtype=torch.long)
+        default = self._offset if torch.is_tensor(self._offset) else 0.0
+        self._history[:, ids] = default[ids] if torch.is_tensor(default) else default
+        if self.cfg.max_delay_steps > 0:
+            self._delay[ids] = torch.randint(0, self.cfg.max_delay_steps + 1, (len(ids),),
+                                             device=self.device)
+
+
+@configclass
+class ContractJointPositionActionCfg(JointPositionActionCfg):
+    """Configuration of :class:`ContractJointPositionAction`."""
+
+    class_type: type = ContractJointPositionAction
+    action_clip: float = 10.0
+    max_delay_steps: int = 0
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+class randomize_motor_strength(ManagerTermBase):  # noqa: N801 - Isaac Lab's event naming
+    """Scale each environment's joint stiffness, damping and effort limit by one factor.
+
+    A weaker or stronger motor moves all three together, so one factor per joint is drawn
+    from ``strength_range`` at the event.
+    """
+
+    def __init__(self, cfg: object, env: ManagerBasedEnv) -> None:
+        """Remember the nominal gains and effort limits."""
+        super().__init__(cfg, env)
+        self.asset = env.scene[cfg.params["asset_cfg"].name]
+        data = self.asset.data
+        self.kp = data.joint_stiffness.torch.clone()
+        self.kd = data.joint_damping.torch.clone()
+        self.effort = data.joint_effort_limits.torch.clone()
+
+    def __call__(self, env: ManagerBasedEnv, env_ids: torch.Tensor | None,
+                 asset_cfg: SceneEntityCfg, strength_range: tuple[float, float]) -> None:
+        """Draw the factors and write them into the simulation."""
+        if env_ids is None:
+            env_ids = torch.arange(env.scene.num_envs, device=self.kp.device)
+        lo, hi = strength_range
+        f = torch.empty(len(env_ids), self.kp.shape[1], device=self.kp.device).uniform_(lo, hi)
+        self.asset.write_joint_stiffness_to_sim_index(stiffness=self.kp[env_ids] * f,
+                                                      env_ids=env_ids)
+        self.asset.write_joint_damping_to_sim_index(damping=self.kd[env_ids] * f, env_ids=env_ids)
+        self.asset.write_joint_effort_limit_to_sim_index(limits=self.effort[env_ids] * f,
+                                                         env_ids=env_ids)
+
+
+def contract() -> object:
+    """The policy contract training uses (cached)."""
+    return default_policy_contract()

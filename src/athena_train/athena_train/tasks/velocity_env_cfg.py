@@ -1,0 +1,310 @@
+"""athena velocity tracking: Isaac Lab's velocity task with the athena contracts.
+
+Subclasses ``isaaclab_tasks.core.velocity``'s env config and replaces what the contracts
+own: the robot, the 47-dim actor observation (read from the policy contract), the action
+law, command ranges, rates, body names; and local assets only (no cloud downloads).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from athena_description.policy_contract import default_policy_contract
+from athena_description.robot_contract import load_robot_contract
+from isaaclab.envs import mdp
+from isaaclab.managers import EventTermCfg as EventTerm
+from isaaclab.managers import ObservationGroupCfg as ObsGroup
+from isaaclab.managers import ObservationTermCfg as ObsTerm
+from isaaclab.managers import RewardTermCfg as RewTerm
+from isaaclab.managers import SceneEntityCfg
+from isaaclab.managers import TerminationTermCfg as DoneTerm
+from isaaclab.utils import configclass
+from isaaclab.utils.noise import UniformNoiseCfg as Unoise
+from isaaclab_tasks.core.velocity import mdp as vel_mdp
+from isaaclab_tasks.core.velocity.velocity_env_cfg import (
+    LocomotionVelocityRoughEnvCfg,
+    RewardsCfg,
+)
+
+from athena_train.tasks import mdp as athena_mdp
+from athena_train.tasks.physics import physics_cfg
+from athena_train.tasks.robot_cfg import athena_articulation_cfg
+
+GROUND_USD = Path(__file__).resolve().parents[2] / "config" / "ground.usda"
+FEET = ".*_ankle_roll_link"
+
+
+def _ground_usd() -> str:
+    """The local ground plane (installed share/ copy, or the source tree's)."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        p = Path(get_package_share_directory("athena_train")) / "config" / "ground.usda"
+        if p.exists():
+            return str(p)
+    except Exception:  # noqa: BLE001 - no ament index: use the source tree
+        pass
+    return str(GROUND_USD)
+
+
+def contract_observation_group(noise: bool) -> ObsGroup:
+    """An observation group with exactly the policy contract's terms, in its order.
+
+    obs[slice] = clip(scale × term): Isaac Lab applies ``scale`` and then ``clip`` per term.
+    Noise (if on) is added before scaling, as Isaac Lab does, to the sensor-like terms.
+    """
+    pc = default_policy_contract()
+    names = load_robot_contract().joint_names
+    noise_of = {"base_ang_vel": 0.2, "projected_gravity": 0.05, "joint_pos_rel": 0.01,
+                "joint_vel": 1.5}
+
+    @configclass
+    class ContractObsCfg(ObsGroup):
+        """The 47-dim actor observation."""
+
+        def __post_init__(self) -> None:
+            self.enable_corruption = noise
+            self.concatenate_terms = True
+
+    group = ContractObsCfg()
+    for t in pc.observation:
+        joints = [names[i] for i in t.joints]
+        asset = SceneEntityCfg("robot", joint_names=joints, preserve_order=True)
+        func, params = {
+            "base_ang_vel": (mdp.base_ang_vel, {}),
+            "projected_gravity": (mdp.projected_gravity, {}),
+            "velocity_command": (mdp.generated_commands, {"command_name": "base_velocity"}),
+            "gait_phase": (athena_mdp.gait_phase, {"period": pc.rates.gait_period}),
+            "joint_pos_rel": (mdp.joint_pos_rel, {"asset_cfg": asset}),
+            "joint_vel": (mdp.joint_vel_rel, {"asset_cfg": asset}),
+            "last_action": (athena_mdp.clipped_last_action,
+                            {"action_name": "joint_pos", "joint_ids": list(t.joints),
+                             "action_clip": pc.action_clip}),
+        }[t.name]
+        n = noise_of.get(t.name)
+        setattr(group, t.name, ObsTerm(
+            func=func, params=params, scale=t.scale, clip=(-t.clip, t.clip),
+            noise=Unoise(n_min=-n, n_max=n) if n else None))
+    return group
+
+
+@configclass
+class ObservationsCfg:
+    """Actor: the contract's 47 values. Critic: the same without noise, plus privileged state."""
+
+    policy: ObsGroup = None
+    critic: ObsGroup = None
+
+    def __post_init__(self) -> None:
+        self.policy = contract_observation_group(noise=True)
+        critic = contract_observation_group(noise=False)
+        critic.base_lin_vel = ObsTerm(func=mdp.base_lin_vel)
+        critic.base_height = ObsTerm(func=mdp.base_pos_z)
+        critic.all_joint_pos = ObsTerm(func=mdp.joint_pos_rel)
+        critic.all_joint_vel = ObsTerm(func=mdp.joint_vel_rel, scale=0.05)
+        self.critic = critic
+
+
+@configclass
+class ActionsCfg:
+    """23 joint-position actions with the contract's scale, clip and default offset."""
+
+    joint_pos = athena_mdp.ContractJointPositionActionCfg(
+        asset_name="robot", joint_names=load_robot_contract().joint_names, preserve_order=True,
+        scale=default_policy_contract().action_scale, use_default_offset=True,
+        action_clip=default_policy_contract().action_clip, max_delay_steps=0)
+
+
+@configclass
+class AthenaRewards(RewardsCfg):
+    """Velocity tracking plus a natural, efficient gait (G1-style humanoid terms)."""
+
+    termination_penalty = RewTerm(func=mdp.is_terminated, weight=-200.0)
+    track_lin_vel_xy_exp = RewTerm(func=vel_mdp.track_lin_vel_xy_yaw_frame_exp, weight=1.0,
+                                   params={"command_name": "base_velocity", "std": 0.5})
+    track_ang_vel_z_exp = RewTerm(func=vel_mdp.track_ang_vel_z_world_exp, weight=1.0,
+                                  params={"command_name": "base_velocity", "std": 0.5})
+    feet_air_time = RewTerm(
+        func=vel_mdp.feet_air_time_positive_biped, weight=0.75,
+        params={"command_name": "base_velocity", "threshold": 0.4,
+                "sensor_cfg": SceneEntityCfg("contact_forces", body_names=FEET)})
+    feet_slide = RewTerm(
+        func=vel_mdp.feet_slide, weight=-0.1,
+        params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=FEET),
+                "asset_cfg": SceneEntityCfg("robot", body_names=FEET)})
+    dof_pos_limits = RewTerm(
+        func=mdp.joint_pos_limits, weight=-1.0,
+        params={"asset_cfg": SceneEntityCfg("robot", joint_names=".*_ankle_.*")})
+    joint_deviation_hip = RewTerm(
+        func=mdp.joint_deviation_l1, weight=-0.1,
+        params={"asset_cfg": SceneEntityCfg("robot", joint_names=[".*_hip_yaw_joint",
+                                                                  ".*_hip_roll_joint"])})
+    joint_deviation_upper = RewTerm(
+        func=mdp.joint_deviation_l1, weight=-0.1,
+        params={"asset_cfg": SceneEntityCfg("robot", joint_names=["waist_yaw_joint",
+                                                                  ".*_shoulder_.*", ".*_elbow_.*",
+                                                                  ".*_wrist_.*"])})
+
+
+@configclass
+class DomainRandomizationCfg:
+    """Switches and scales for every randomization (1.0 = the nominal ranges below)."""
+
+    masses: bool = True
+    mass_range: tuple[float, float] = (0.8, 1.2)
+    friction: bool = True
+    friction_range: tuple[float, float] = (0.5, 1.5)
+    base_com: bool = True
+    base_com_m: float = 0.05
+    motor_strength: bool = True
+    motor_strength_range: tuple[float, float] = (0.9, 1.1)
+    pushes: bool = True
+    push_velocity: float = 0.5
+    push_interval_s: tuple[float, float] = (5.0, 10.0)
+    obs_noise: bool = True
+    latency: bool = True
+    max_latency_policy_steps: int = 2
+
+
+@configclass
+class AthenaFlatEnvCfg(LocomotionVelocityRoughEnvCfg):
+    """Athena-Velocity-Flat-v0: flat ground, the contracts, full domain randomization."""
+
+    rewards: AthenaRewards = AthenaRewards()
+    observations: ObservationsCfg = ObservationsCfg()
+    actions: ActionsCfg = ActionsCfg()
+    randomization: DomainRandomizationCfg = DomainRandomizationCfg()
+    physics_preset: str = "newton"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        robot, pc = load_robot_contract(), default_policy_contract()
+        # rates from the contract
+        self.decimation = pc.rates.decimation
+        self.sim.dt = pc.rates.physics_dt
+        self.sim.render_interval = self.decimation
+        self.sim.physics = physics_cfg(self.physics_preset, self.sim.device)
+        self.episode_length_s = 20.0
+        # scene: athena and a local ground; nothing downloaded
+        self.scene.robot = athena_articulation_cfg()
+        self.scene.env_spacing = 2.5
+        self.scene.terrain.terrain_type = "usd"
+        self.scene.terrain.usd_path = _ground_usd()
+        self.scene.terrain.terrain_generator = None
+        self.scene.terrain.visual_material = None
+        self.scene.sky_light = None
+        self.scene.height_scanner = None
+        # converters nest bodies (pelvis/…/foot): the sensor must match them recursively
+        self.scene.contact_forces.prim_path = "{ENV_REGEX_NS}/Robot/.*"
+        self.scene.contact_forces.update_period = self.sim.dt
+        self.curriculum.terrain_levels = None
+        # commands: the contract's ranges, no heading controller (the node gets yaw rate)
+        cmd = self.commands.base_velocity
+        cmd.debug_vis = False
+        cmd.heading_command = False
+        cmd.rel_heading_envs = 0.0
+        cmd.rel_standing_envs = 0.05
+        cmd.resampling_time_range = (5.0, 10.0)
+        r = pc.command_ranges
+        cmd.ranges.lin_vel_x, cmd.ranges.lin_vel_y = r["lin_vel_x"], r["lin_vel_y"]
+        cmd.ranges.ang_vel_z, cmd.ranges.heading = r["ang_vel_z"], (-math.pi, math.pi)
+        # rewards: G1-flat weights
+        self.rewards.lin_vel_z_l2.weight = -0.2
+        self.rewards.undesired_contacts = None
+        self.rewards.flat_orientation_l2.weight = -1.0
+        self.rewards.action_rate_l2.weight = -0.005
+        self.rewards.dof_acc_l2.weight = -1.0e-7
+        self.rewards.dof_acc_l2.params["asset_cfg"] = SceneEntityCfg(
+            "robot", joint_names=[".*_hip_.*", ".*_knee_joint"])
+        self.rewards.dof_torques_l2.weight = -2.0e-6
+        self.rewards.dof_torques_l2.params["asset_cfg"] = SceneEntityCfg(
+            "robot", joint_names=[".*_hip_.*", ".*_knee_joint", ".*_ankle_.*"])
+        # terminations: contact of the contract's links, bad orientation, timeout
+        self.terminations.base_contact.params["sensor_cfg"].body_names = list(
+            robot.termination_contact_links)
+        self.terminations.bad_orientation = DoneTerm(func=mdp.bad_orientation,
+                                                     params={"limit_angle": 1.0})
+        self.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
+        self.events.reset_base.params["velocity_range"] = {
+            k: (-0.2, 0.2) for k in ("x", "y", "z", "roll", "pitch", "yaw")}
+        self.apply_randomization()
+
+    def apply_randomization(self) -> None:
+        """Turn the event terms on/off and scale them from ``self.randomization``."""
+        dr, robot = self.randomization, load_robot_contract()
+        ev = self.events
+        ev.base_external_force_torque = None
+        ev.physics_material.params.update(
+            asset_cfg=SceneEntityCfg("robot", body_names=".*"),
+            static_friction_range=dr.friction_range, dynamic_friction_range=dr.friction_range)
+        if not dr.friction:
+            ev.physics_material = None
+        ev.add_base_mass = EventTerm(
+            func=mdp.randomize_rigid_body_mass, mode="startup",
+            params={"asset_cfg": SceneEntityCfg("robot", body_names=".*"),
+                    "mass_distribution_params": dr.mass_range, "operation": "scale"},
+        ) if dr.masses else None
+        c = dr.base_com_m
+        ev.base_com = EventTerm(
+            func=mdp.randomize_rigid_body_com, mode="startup",
+            params={"asset_cfg": SceneEntityCfg("robot", body_names=robot.base_link),
+                    "com_range": {"x": (-c, c), "y": (-c, c), "z": (-c, c)}},
+        ) if dr.base_com else None
+        ev.motor_strength = EventTerm(
+            func=athena_mdp.randomize_motor_strength, mode="startup",
+            params={"asset_cfg": SceneEntityCfg("robot"),
+                    "strength_range": dr.motor_strength_range},
+        ) if dr.motor_strength else None
+        v = dr.push_velocity
+        ev.push_robot = EventTerm(
+            func=mdp.push_by_setting_velocity, mode="interval", interval_range_s=dr.push_interval_s,
+            params={"velocity_range": {"x": (-v, v), "y": (-v, v)}},
+        ) if dr.pushes else None
+        self.observations.policy.enable_corruption = dr.obs_noise
+        self.actions.joint_pos.max_delay_steps = dr.max_latency_policy_steps if dr.latency else 0
+
+
+@configclass
+class AthenaFlatEnvCfg_PLAY(AthenaFlatEnvCfg):  # noqa: N801 - Isaac Lab's naming
+    """Play: fewer envs, no noise or pushes."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.scene.num_envs = 32
+        self.randomization.pushes = False
+        self.randomization.obs_noise = False
+        self.apply_randomization()
+
+
+@configclass
+class AthenaRoughEnvCfg(AthenaFlatEnvCfg):
+    """Athena-Velocity-Rough-v0: procedurally generated rough terrain (local, no downloads)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from isaaclab.terrains.config.rough import ROUGH_TERRAINS_CFG
+
+        self.scene.terrain.terrain_type = "generator"
+        self.scene.terrain.usd_path = None
+        self.scene.terrain.terrain_generator = ROUGH_TERRAINS_CFG.replace(
+            num_rows=5, num_cols=10, curriculum=True)
+        self.scene.terrain.max_init_terrain_level = 2
+        self.curriculum.terrain_levels = vel_mdp.terrain_levels_vel
+        from isaaclab.managers import CurriculumTermCfg
+
+        self.curriculum.terrain_levels = CurriculumTermCfg(func=vel_mdp.terrain_levels_vel)
+        self.sim.physics.solver_cfg.nconmax = 64
+        self.sim.physics.solver_cfg.njmax = 300
+
+
+@configclass
+class AthenaRoughEnvCfg_PLAY(AthenaRoughEnvCfg):  # noqa: N801 - Isaac Lab's naming
+    """Play on rough terrain."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.scene.num_envs = 32
+        self.randomization.pushes = False
+        self.randomization.obs_noise = False
+        self.apply_randomization()

@@ -1,0 +1,220 @@
+"""Train an athena task with rsl-rl PPO.
+
+``python -m athena_train.train`` or ``ros2 run athena_train train``.
+
+The run directory (``logs/athena_train/<experiment>/<run>``) holds the config dump
+(``params/env.yaml``, ``params/agent.yaml``), ``git.txt`` (commit and dirty state),
+TensorBoard events and checkpoints ``model_<it>.pt``, each written atomically (tmp file +
+``os.replace``) so a kill -9 never leaves a half-written checkpoint. ``--resume`` continues
+from the newest checkpoint of the run (iteration counter, optimizer and normalizer included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+DEFAULT_LOG_ROOT = Path("logs") / "athena_train"
+
+
+def git_commit(repo: Path | None = None) -> str:
+    """The workspace's git commit (``+dirty`` when it has uncommitted changes), or 'unknown'."""
+    cwd = str(repo or Path(__file__).resolve().parent)
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=cwd, capture_output=True, text=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return os.environ.get("ATHENA_GIT_COMMIT", "unknown")
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The highest-iteration ``model_<it>.pt`` in ``run_dir`` (tmp files ignored)."""
+    best, best_it = None, -1
+    for p in run_dir.glob("model_*.pt"):
+        m = re.fullmatch(r"model_(\d+)\.pt", p.name)
+        if m and int(m.group(1)) > best_it:
+            best, best_it = p, int(m.group(1))
+    return best
+
+
+def make_env_and_cfg(task: str, num_envs: int | None, device: str, seed: int,
+                     physics: str = "newton",
+                     edit_env_cfg: Callable[[object], None] | None = None) -> tuple[object, object]:
+    """Create the Isaac Lab env (wrapped for rsl-rl) and the agent config of ``task``.
+
+    ``edit_env_cfg`` may change the env config before the env is built (tests, evaluation).
+    """
+    import gymnasium as gym
+    from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
+    from isaaclab_tasks.utils import load_cfg_from_registry
+
+    import athena_train.tasks  # noqa: F401 - registers the tasks
+    from athena_train.tasks.physics import physics_cfg
+
+    env_cfg = load_cfg_from_registry(task, "env_cfg_entry_point")
+    agent_cfg = load_cfg_from_registry(task, "rsl_rl_cfg_entry_point")
+    env_cfg.sim.device = device
+    env_cfg.physics_preset = physics
+    env_cfg.sim.physics = physics_cfg(physics, device)
+    if task.startswith("Athena-Velocity-Rough"):
+        env_cfg.sim.physics.solver_cfg.nconmax, env_cfg.sim.physics.solver_cfg.njmax = 64, 300
+    if num_envs:
+        env_cfg.scene.num_envs = num_envs
+    env_cfg.seed = seed
+    if edit_env_cfg is not None:
+        edit_env_cfg(env_cfg)
+    agent_cfg.seed, agent_cfg.device = seed, device
+    env = gym.make(task, cfg=env_cfg)
+    return RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions), agent_cfg
+
+
+def install_atomic_save(runner: object) -> None:
+    """Make ``runner.save`` write to ``<path>.tmp`` and ``os.replace`` it into place."""
+    original = runner.save
+
+    def atomic_save(path: str, *args: object, **kwargs: object) -> None:
+        tmp = f"{path}.tmp"
+        original(tmp, *args, **kwargs)
+        os.replace(tmp, path)
+
+    runner.save = atomic_save
+
+
+class ProgressLine:
+    """One line per iteration: it, reward, episode length, env-steps/s, ETA."""
+
+    def __init__(self, total: int, steps_per_it: int) -> None:
+        """Start the clock for ``total`` iterations of ``steps_per_it`` env-steps each."""
+        self.total, self.steps_per_it, self.t0, self.done = total, steps_per_it, time.time(), 0
+
+    def update(self, it: int, reward: float, ep_len: float) -> str:
+        """Format (and return) the progress line after one more iteration."""
+        self.done += 1
+        el = time.time() - self.t0
+        per_it = el / self.done
+        eta = per_it * max(self.total - self.done, 0)
+        return (f"[train] it {it} ({self.done}/{self.total}) reward {reward:8.3f} "
+                f"ep_len {ep_len:6.1f} {self.steps_per_it / per_it:9.0f} env-steps/s "
+                f"elapsed {el:6.0f}s ETA {eta:6.0f}s")
+
+
+def _mean(values: object) -> float:
+    """Mean of a (possibly empty) sequence; NaN when empty."""
+    values = list(values)
+    return sum(values) / len(values) if values else float("nan")
+
+
+def install_progress(runner: object, total: int, steps_per_it: int) -> None:
+    """Print :class:`ProgressLine` after each rsl-rl iteration (wraps its logger)."""
+    progress = ProgressLine(total, steps_per_it)
+    logger = runner.logger
+    original = logger.log
+
+    def log(*args: object, **kwargs: object) -> object:
+        out = original(*args, **kwargs)
+        rew = getattr(logger, "rewbuffer", None) or []
+        lens = getattr(logger, "lenbuffer", None) or []
+        it = kwargs.get("it", args[0] if args else runner.current_learning_iteration)
+        print(progress.update(int(it), _mean(rew), _mean(lens)), flush=True)
+        return out
+
+    logger.log = log
+
+
+def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool) -> object:
+    """An rsl-rl OnPolicyRunner writing into ``run_dir``, resumed from its newest checkpoint.
+
+    Writes the config dump and git commit, and makes checkpoint writes atomic.
+    """
+    from importlib.metadata import version
+
+    from isaaclab.utils.io import dump_yaml
+    from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
+    from rsl_rl.runners import OnPolicyRunner
+
+    agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, version("rsl-rl-lib"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    dump_yaml(str(run_dir / "params" / "env.yaml"), env.unwrapped.cfg)
+    dump_yaml(str(run_dir / "params" / "agent.yaml"), agent_cfg)
+    (run_dir / "git.txt").write_text(f"{git_commit()}\n", encoding="utf-8")
+    runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=str(run_dir),
+                            device=agent_cfg.device)
+    install_atomic_save(runner)
+    ckpt = latest_checkpoint(run_dir) if resume else None
+    runner.resumed_from = ckpt
+    if ckpt is not None:
+        runner.load(str(ckpt))
+        # model_<k> holds iteration k (0-based) done: continue with k + 1, not redo k
+        runner.current_learning_iteration += 1
+        print(f"[train] resumed from {ckpt} (iteration {runner.current_learning_iteration})",
+              flush=True)
+    return runner
+
+
+def learn(runner: object, env: object, agent_cfg: object, run_dir: Path) -> Path:
+    """Run the iterations left up to ``agent_cfg.max_iterations``; return the last checkpoint."""
+    start = runner.current_learning_iteration if runner.resumed_from else 0
+    remaining = max(agent_cfg.max_iterations - start, 0)
+    install_progress(runner, remaining, agent_cfg.num_steps_per_env * env.num_envs)
+    if remaining == 0:
+        return runner.resumed_from
+    runner.learn(num_learning_iterations=remaining,
+                 init_at_random_ep_len=runner.resumed_from is None)
+    final = run_dir / f"model_{runner.current_learning_iteration}.pt"
+    if not final.exists():  # rsl-rl saves at the end of learn; make sure the last one is there
+        runner.save(str(final))
+    return final
+
+
+def train(task: str, num_envs: int | None, device: str, seed: int, max_iterations: int | None,
+          run_name: str, resume: bool, log_root: Path, save_interval: int | None = None,
+          physics: str = "newton") -> Path:
+    """Train; return the run directory (checkpoints, TensorBoard, config dump)."""
+    t_start = time.time()
+    env, agent_cfg = make_env_and_cfg(task, num_envs, device, seed, physics)
+    if max_iterations is not None:
+        agent_cfg.max_iterations = max_iterations
+    if save_interval is not None:
+        agent_cfg.save_interval = save_interval
+    agent_cfg.run_name = run_name
+    run_dir = (log_root / agent_cfg.experiment_name / run_name).resolve()
+    runner = prepare_runner(env, agent_cfg, run_dir, resume)
+    print(f"[train] {task} envs={env.num_envs} device={device} start-up "
+          f"{time.time() - t_start:.1f}s run_dir={run_dir}", flush=True)
+    final = learn(runner, env, agent_cfg, run_dir)
+    env.close()
+    print(f"[train] done in {time.time() - t_start:.1f}s -> {final}", flush=True)
+    return run_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (see ``--help``)."""
+    ap = argparse.ArgumentParser(description="Train an athena task with rsl-rl PPO.")
+    ap.add_argument("--task", default="Athena-Velocity-Flat-v0")
+    ap.add_argument("--num_envs", type=int, default=None)
+    ap.add_argument("--device", default="cuda:0")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--max_iterations", type=int, default=None)
+    ap.add_argument("--save_interval", type=int, default=None)
+    ap.add_argument("--run_name", default=time.strftime("%Y%m%d-%H%M%S"))
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from the newest checkpoint of --run_name")
+    ap.add_argument("--physics", default="newton", choices=("newton", "physx"))
+    ap.add_argument("--log_root", type=Path, default=DEFAULT_LOG_ROOT)
+    args = ap.parse_args(argv)
+    train(args.task, args.num_envs, args.device, args.seed, args.max_iterations, args.run_name,
+          args.resume, args.log_root, args.save_interval, args.physics)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
