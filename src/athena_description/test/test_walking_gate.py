@@ -1,0 +1,45 @@
+"""walking_gate metrics on scripted episodes with known answers."""
+
+import numpy as np
+import pytest
+
+from athena_description import walking_gate as wg
+
+
+def _episode(err_vx: float, err_yaw: float, fell: bool = False) -> dict:
+    t = np.arange(0.0, 10.0, 0.02)
+    cmd = np.tile([0.5, 0.0, 0.2], (len(t), 1))
+    vel = cmd + [err_vx, 0.0, err_yaw]
+    # Garbage during the first second after the command change must not count.
+    vel[t < wg.SETTLE_S] = [5.0, 5.0, 5.0]
+    pos = np.stack([t * 0.5, np.zeros_like(t)], axis=1)
+    return wg.episode_metrics(t, cmd, vel, fell, position_xy=pos, command_change_times=[0.0])
+
+
+def test_episode_metrics_known_errors() -> None:
+    m = _episode(0.1, -0.05)
+    assert m["lin_vel_error"] == pytest.approx(0.1)
+    assert m["yaw_rate_error"] == pytest.approx(0.05)
+    assert m["straightness"] == pytest.approx(1.0)
+    assert m["distance"] == pytest.approx(0.5 * (10.0 - 0.02))
+
+
+def test_gate_pass_and_fail() -> None:
+    good = [_episode(0.1, 0.1) for _ in range(20)]
+    assert wg.summarize_episodes(good)["passed"]
+    one_fall = good[:19] + [_episode(0.1, 0.1, fell=True)]
+    s = wg.summarize_episodes(one_fall)
+    assert s["no_fall_fraction"] == pytest.approx(0.95) and s["passed"]
+    two_falls = good[:18] + [_episode(0.1, 0.1, fell=True)] * 2
+    assert not wg.summarize_episodes(two_falls)["passed"]
+    slow = [_episode(0.2, 0.1) for _ in range(20)]
+    s = wg.summarize_episodes(slow)
+    assert not s["passed"] and not s["checks"]["lin_vel_error"]
+
+
+def test_array_form_matches_training_evaluation() -> None:
+    s = wg.summarize_episodes({"fell": np.array([False, True]),
+                               "lin_vel_error": np.array([0.1, 0.3]),
+                               "yaw_rate_error": np.array([0.1, 0.1])})
+    assert s["fall_rate"] == 0.5 and s["mean_lin_vel_error"] == pytest.approx(0.2)
+    assert not s["passed"]
