@@ -8,6 +8,7 @@
 #   ATHENA_BACKEND      auto | tensorrt | onnxruntime-gpu | onnxruntime-cpu [auto]
 #   ATHENA_RT_PRIORITY  SCHED_FIFO priority of the control thread, 0 = off [80]
 #   ATHENA_CPUS         CPU list for the control thread, e.g. "3" or "2-3", "" = unpinned [""]
+#   ATHENA_ROS_SETUP / ATHENA_WS_SETUP  setup scripts to source (image defaults; tests override)
 # Extra arguments are passed to `ros2 launch` (e.g. use_sim:=false).
 set -euo pipefail
 
@@ -16,9 +17,9 @@ log() { echo "[athena-entrypoint] $*" >&2; }
 # ROS setup scripts read unset variables: relax -u while sourcing them.
 set +u
 # shellcheck disable=SC1091
-source "/opt/ros/${ROS_DISTRO:-humble}/setup.bash"
+source "${ATHENA_ROS_SETUP:-/opt/ros/${ROS_DISTRO:-humble}/setup.bash}"
 # shellcheck disable=SC1091
-source /opt/athena/install/setup.bash
+source "${ATHENA_WS_SETUP:-/opt/athena/install/setup.bash}"
 set -u
 
 policy="${ATHENA_POLICY:-/models/policy.onnx}"

@@ -191,3 +191,76 @@ def test_healthcheck_over_dds(level, healthy):
     r = run_healthcheck(level, timeout=8.0 if level is not None else 1.0)
     assert (r.returncode == 0) == healthy, r.stdout + r.stderr
     assert ("healthy: " if healthy else "UNHEALTHY: ") in r.stdout
+
+
+# ----------------------------------------------------------------- entrypoint logic
+@pytest.fixture
+def entry_env(tmp_path):
+    """Run docker/entrypoint.sh here: real workspace + engine_cache, STAND-IN ``ros2``.
+
+    The ``ros2`` CLI does not exist on this machine (ROS 2 comes as PyPI wheels), so a stub
+    on PATH records the launch command line instead of launching; everything before it
+    (sourcing, the engine step with the real engine_cache, the fallback choice) is real.
+    """
+    stub_dir = tmp_path / "bin"
+    stub_dir.mkdir()
+    argv_file = tmp_path / "ros2_argv"
+    stub = stub_dir / "ros2"
+    stub.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {argv_file}\n')
+    stub.chmod(0o755)
+    empty = tmp_path / "empty_setup.bash"
+    empty.write_text("")
+    env = dict(os.environ, PATH=f"{stub_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+               ATHENA_ROS_SETUP=str(empty), ATHENA_WS_SETUP=str(ROOT / "install/setup.bash"),
+               ATHENA_ENGINE_CACHE=str(tmp_path / "cache"), ATHENA_CPUS="1")
+
+    def run(**extra):
+        r = subprocess.run([str(DOCKER / "entrypoint.sh"), "use_sim:=false"], env={**env, **extra},
+                           capture_output=True, text=True, timeout=120)
+        argv = argv_file.read_text().split("\n")[:-1] if argv_file.exists() else None
+        return r, argv
+
+    return run
+
+
+@pytest.fixture
+def onnx_policy(tmp_path):
+    pytest.importorskip("athena_policy_node.test_policy")
+    from athena_policy_node.test_policy import make_test_policy
+
+    return make_test_policy(tmp_path / "walk.onnx")
+
+
+def test_entrypoint_without_policy_refuses(entry_env, tmp_path):
+    r, argv = entry_env(ATHENA_POLICY=str(tmp_path / "nope.onnx"))
+    assert r.returncode == 1 and argv is None and "not found" in r.stderr
+
+
+def test_entrypoint_falls_back_to_onnxruntime_without_tensorrt(entry_env, onnx_policy):
+    r, argv = entry_env(ATHENA_POLICY=str(onnx_policy), ATHENA_BACKEND="auto")
+    if argv and argv[3].endswith(".engine"):
+        pytest.skip("tensorrt is installed here: the engine was really built")
+    assert r.returncode == 0, r.stderr
+    assert "TensorRT is not available" in r.stderr
+    assert argv == ["launch", "athena_bringup", "robot.launch.py", f"model_path:={onnx_policy}",
+                    "backend:=onnxruntime-gpu", "rt_priority:=80", "cpu_affinity:=1",
+                    "use_sim:=false"]
+
+
+def test_entrypoint_tensorrt_required_but_missing_refuses(entry_env, onnx_policy):
+    try:
+        import tensorrt  # noqa: F401
+        pytest.skip("tensorrt is installed here")
+    except ImportError:
+        pass
+    r, argv = entry_env(ATHENA_POLICY=str(onnx_policy), ATHENA_BACKEND="tensorrt")
+    assert r.returncode == 1 and argv is None and "refusing to start" in r.stderr
+
+
+def test_entrypoint_onnxruntime_skips_engine_step(entry_env, onnx_policy, tmp_path):
+    r, argv = entry_env(ATHENA_POLICY=str(onnx_policy), ATHENA_BACKEND="onnxruntime-cpu",
+                        ATHENA_RT_PRIORITY="0")
+    assert r.returncode == 0, r.stderr
+    assert argv[3:6] == [f"model_path:={onnx_policy}", "backend:=onnxruntime-cpu",
+                         "rt_priority:=0"]
+    assert not (tmp_path / "cache").exists()
