@@ -64,6 +64,9 @@ class SimNode(Node):
         friction = float(p("friction_scale", 1.0).value)
         mass = float(p("mass_scale", 1.0).value)
         self.rng = np.random.default_rng(int(p("seed", 0).value))
+        self.record_path = str(p("record_path", "").value)   # .gif/.mp4; "" = no recording
+        self.record_fps = float(p("record_fps", 20.0).value)
+        self._frames_qpos: list[np.ndarray] = []
 
         self.robot = load_robot_contract()
         self.model, self.data = load_model(friction, mass, 1.0 / self.rate_hz)
@@ -144,6 +147,7 @@ class SimNode(Node):
         period = 1.0 / self.rate_hz
         next_t = time.monotonic()
         win_t0, win_ticks = next_t, 0
+        record_every = max(1, int(round(self.rate_hz / self.record_fps)))
         push_every = int(round(self.push_period * self.rate_hz)) if self.push_period > 0 else 0
         while self._running and rclpy.ok():
             if self._reset_requested:
@@ -160,7 +164,14 @@ class SimNode(Node):
                 self.pushes += 1
             mujoco.mj_step(self.model, self.data)
             self.ticks += 1
-            self._publish()
+            if self.record_path and self.ticks % record_every == 0:
+                self._frames_qpos.append(self.data.qpos.copy())  # rendered at shutdown
+            try:
+                self._publish()
+            except Exception:  # noqa: BLE001 - context shut down under us (Ctrl-C): stop quietly
+                if rclpy.ok():
+                    raise
+                break
             win_ticks += 1
             now = time.monotonic()
             if now - win_t0 >= 1.0:
@@ -254,7 +265,32 @@ class SimNode(Node):
         """Stop the stepping thread, then the node."""
         self._running = False
         self._thread.join(timeout=1.0)
+        if self.record_path and self._frames_qpos:
+            self.write_recording()
         super().destroy_node()
+
+    def write_recording(self) -> None:
+        """Render the recorded states offscreen and write them to ``record_path``.
+
+        Rendering happens after the run, never in the hot loop.
+        """
+        import imageio.v2 as imageio
+
+        frames = []
+        with mujoco.Renderer(self.model, 240, 320) as r:
+            cam = mujoco.MjvCamera()
+            cam.distance, cam.elevation, cam.azimuth = 2.5, -15.0, 135.0
+            for qpos in self._frames_qpos:
+                self.data.qpos[:] = qpos
+                mujoco.mj_forward(self.model, self.data)
+                cam.lookat[:] = [qpos[0], qpos[1], 0.6]
+                r.update_scene(self.data, camera=cam)
+                frames.append(r.render())
+        if self.record_path.endswith(".gif"):
+            imageio.mimsave(self.record_path, frames, duration=1000.0 / self.record_fps, loop=0)
+        else:
+            imageio.mimsave(self.record_path, frames, fps=self.record_fps)
+        self.get_logger().info(f"wrote {len(frames)} frames to {self.record_path}")
 
 
 def main(args: list[str] | None = None) -> None:

@@ -1,0 +1,1 @@
+"""athena_bringup: which nodes run together, with which parameter files."""
