@@ -1,0 +1,27 @@
+"""MuJoCo sim + policy node + fixed cmd_vel, the node set of athena_bringup.nodes.sim_nodes.
+
+``ros2 launch athena_bringup sim.launch.py [model_path:=policy.onnx]``
+"""
+
+from athena_bringup.nodes import configured_model_path, sim_nodes
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+
+def _nodes(context, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    model = LaunchConfiguration("model_path").perform(context)
+    return [Node(package=s.package, executable=s.executable, name=s.name, output="screen",
+                 parameters=[*map(str, s.params_files), s.parameters],
+                 remappings=s.remappings)
+            for s in sim_nodes(model)]
+
+
+def generate_launch_description() -> LaunchDescription:
+    """Launch description (model_path defaults to config/sim.yaml's)."""
+    return LaunchDescription([
+        DeclareLaunchArgument("model_path", default_value=configured_model_path(),
+                              description="exported policy (.onnx / .engine)"),
+        OpaqueFunction(function=_nodes),
+    ])
