@@ -1,0 +1,68 @@
+"""The walking gate in MuJoCo through the real ROS nodes (issue 7), JSON via walking_gate.
+
+``python -m athena_bringup.evaluate [--episodes 50] [--episode-s 20] [--model X.onnx]
+[--out benchmarks/results/mujoco_gate.json]``. Each episode starts fresh sim + policy node +
+command processes with a sampled command, friction and mass scale, and pushes every ~5 s.
+Episodes run in real time: 50 × 20 s ≈ 20 min.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from athena_bringup.nodes import sim_nodes
+from athena_bringup.session import run_nodes
+from athena_bringup.sim_demo import WARMUP_S, resolve_model, score
+from athena_description import walking_gate as wg
+
+
+def sample_episode(rng: np.random.Generator) -> dict:
+    """One episode's command and randomization, from the gate's ranges."""
+    r = wg.COMMAND_RANGES
+    return {"cmd": tuple(float(rng.uniform(*r[k])) for k in ("lin_vel_x", "lin_vel_y",
+                                                               "ang_vel_z")),
+            "friction_scale": float(rng.uniform(*wg.FRICTION_RANGE)),
+            "mass_scale": float(rng.uniform(1 - wg.MASS_SCALE, 1 + wg.MASS_SCALE)),
+            "seed": int(rng.integers(1 << 30))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the episodes; print and write the gate JSON; exit 0 on pass, 3 on fail."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--episodes", type=int, default=wg.EPISODES)
+    ap.add_argument("--episode-s", type=float, default=wg.EPISODE_S)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--out", default="benchmarks/results/mujoco_gate.json")
+    a = ap.parse_args(argv)
+    model = resolve_model(a.model)
+    rng = np.random.default_rng(a.seed)
+    episodes = []
+    for i in range(a.episodes):
+        ep = sample_episode(rng)
+        sim = {"friction_scale": ep["friction_scale"], "mass_scale": ep["mass_scale"],
+               "push_period_s": wg.PUSH_PERIOD_S, "push_speed": wg.PUSH_SPEED,
+               "seed": ep["seed"]}
+        obs = run_nodes(sim_nodes(model, sim, ep["cmd"]), a.episode_s + WARMUP_S)
+        m = score(obs, ep["cmd"])
+        m.update(ep, episode=i)
+        episodes.append(m)
+        print(json.dumps({k: m[k] for k in ("episode", "cmd", "fell", "lin_vel_error",
+                                            "yaw_rate_error")}), flush=True)
+    result = wg.summarize_episodes(episodes)
+    result.update(policy=model, simulator="mujoco-ros", episode_s=a.episode_s,
+                  created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  per_episode=episodes)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k != "per_episode"}, indent=2))
+    return 0 if result["passed"] else 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
