@@ -14,6 +14,9 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/config", sorted(glob("config/*"))),
+        # trained policies: share/athena_train/policies/<run>/policy.onnx (+ report files)
+        *[(f"share/{PACKAGE}/{d}", sorted(f for f in glob(f"{d}/*") if "." in f.rsplit("/", 1)[1]))
+          for d in sorted(glob("policies/*"))],
     ],
     install_requires=["setuptools"],
     zip_safe=True,

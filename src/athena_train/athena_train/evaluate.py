@@ -3,11 +3,12 @@
 ``python -m athena_train.evaluate CHECKPOINT [CHECKPOINT ...] [--episodes 50] [--out gate.json]``
 (``play`` is the same command).
 
-The gate protocol (issue 7): ``episodes`` × 20 s; commands vx ∈ [0, 1.0] m/s,
-vy ∈ [-0.3, 0.3] m/s, yaw rate ∈ [-0.8, 0.8] rad/s, one per episode; friction 0.5–1.5,
-masses ±10 %, a 0.5 m/s push of the base every ~5 s. One environment per episode, all in
-parallel, each run until its first termination. The metric names and the pass rule come from
-``athena_description.walking_gate`` (the same module the MuJoCo evaluation uses).
+The gate protocol, metric definitions and pass rule all come from
+``athena_description.walking_gate`` (the module the MuJoCo evaluation uses too): episodes of
+``EPISODE_S``; one command per episode from ``COMMAND_RANGES``; friction ``FRICTION_RANGE``;
+masses ±``MASS_SCALE``; a ``PUSH_SPEED`` kick every ~``PUSH_PERIOD_S``; errors exclude the
+first ``SETTLE_S`` after the command is set. One environment per episode, all in parallel,
+each run until its first termination.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from athena_description import walking_gate as gate
 
-EPISODE_S = 20.0
+EPISODE_S = gate.EPISODE_S
 
 
 def gate_env_cfg(cfg: object, episodes: int) -> None:
@@ -28,17 +29,18 @@ def gate_env_cfg(cfg: object, episodes: int) -> None:
     cfg.scene.num_envs = episodes
     cfg.episode_length_s = EPISODE_S
     dr = cfg.randomization
-    dr.masses, dr.mass_range = True, (0.9, 1.1)
-    dr.friction, dr.friction_range = True, (0.5, 1.5)
+    dr.masses, dr.mass_range = True, (1.0 - gate.MASS_SCALE, 1.0 + gate.MASS_SCALE)
+    dr.friction, dr.friction_range = True, gate.FRICTION_RANGE
     dr.base_com = False
     dr.motor_strength = False
-    dr.pushes, dr.push_velocity, dr.push_interval_s = True, 0.5, (4.5, 5.5)
+    dr.pushes, dr.push_velocity = True, gate.PUSH_SPEED
+    dr.push_interval_s = (gate.PUSH_PERIOD_S - 0.5, gate.PUSH_PERIOD_S + 0.5)
     dr.obs_noise = False
     dr.latency = False
     cfg.apply_randomization()
     cmd = cfg.commands.base_velocity
-    r = cmd.ranges
-    r.lin_vel_x, r.lin_vel_y, r.ang_vel_z = (0.0, 1.0), (-0.3, 0.3), (-0.8, 0.8)
+    r, g = cmd.ranges, gate.COMMAND_RANGES
+    r.lin_vel_x, r.lin_vel_y, r.ang_vel_z = g["lin_vel_x"], g["lin_vel_y"], g["ang_vel_z"]
     cmd.rel_standing_envs = 0.0
     cmd.resampling_time_range = (EPISODE_S + 1.0, EPISODE_S + 1.0)  # one command per episode
 
@@ -62,7 +64,9 @@ def rollout(env: object, checkpoint: Path) -> dict:
     lin_err = torch.zeros(n, device=device)
     yaw_err = torch.zeros(n, device=device)
     count = torch.zeros(n, device=device)
-    for _ in range(steps):
+    alive_steps = torch.zeros(n, device=device)
+    settle_steps = int(round(gate.SETTLE_S / uenv.step_dt))
+    for step in range(steps):
         with torch.no_grad():
             act = actor(obs)
         obs_td, _, dones, extras = env.step(act)
@@ -71,9 +75,11 @@ def rollout(env: object, checkpoint: Path) -> dict:
         v = robot.data.root_lin_vel_b.torch[:, :2]
         w = robot.data.root_ang_vel_b.torch[:, 2]
         live = alive.float()
-        lin_err += live * (v - cmd[:, :2]).norm(dim=-1)
-        yaw_err += live * (w - cmd[:, 2]).abs()
-        count += live
+        alive_steps += live
+        if step >= settle_steps:  # walking_gate: skip SETTLE_S after the command is set
+            lin_err += live * (v - cmd[:, :2]).norm(dim=-1)
+            yaw_err += live * (w - cmd[:, 2]).abs()
+            count += live
         timeouts = extras.get("time_outs", torch.zeros_like(dones)).bool()
         ended = dones.bool() & alive
         fell |= ended & ~timeouts
@@ -83,30 +89,16 @@ def rollout(env: object, checkpoint: Path) -> dict:
     c = count.clamp(min=1)
     return {"fell": fell.cpu().numpy(), "lin_vel_error": (lin_err / c).cpu().numpy(),
             "yaw_rate_error": (yaw_err / c).cpu().numpy(),
-            "duration_s": (count * uenv.step_dt).cpu().numpy()}
+            "duration_s": (alive_steps * uenv.step_dt).cpu().numpy()}
 
 
 def summarize(per_episode: dict) -> dict:
-    """Gate metrics and verdict, through athena_description.walking_gate when available."""
-    try:
-        from athena_description import walking_gate
-    except ImportError:
-        walking_gate = None
-    if walking_gate is not None and hasattr(walking_gate, "summarize_episodes"):
-        return walking_gate.summarize_episodes(per_episode)
-    # Provisional until walking_gate lands: issue 7's rule, stated once here.
-    fall_rate = float(np.mean(per_episode["fell"]))
-    lin = float(np.mean(per_episode["lin_vel_error"]))
-    yaw = float(np.mean(per_episode["yaw_rate_error"]))
-    return {"episodes": len(per_episode["fell"]), "fall_rate": fall_rate,
-            "no_fall_fraction": 1.0 - fall_rate, "mean_lin_vel_error": lin,
-            "mean_yaw_rate_error": yaw,
-            "passed": bool(1.0 - fall_rate >= 0.95 and lin <= 0.15 and yaw <= 0.2),
-            "definitions": "provisional (athena_description.walking_gate not available)"}
+    """Gate metrics and verdict (athena_description.walking_gate)."""
+    return gate.summarize_episodes(per_episode)
 
 
 def evaluate(checkpoints: list[Path], task: str = "Athena-Velocity-Flat-v0",
-             episodes: int = 50, device: str = "cuda:0", seed: int = 7) -> list[dict]:
+             episodes: int = gate.EPISODES, device: str = "cuda:0", seed: int = 7) -> list[dict]:
     """Roll out and summarize each checkpoint in one env; JSON-ready result dicts."""
     from athena_train.train import make_env_and_cfg
 
@@ -129,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Evaluate a checkpoint against the walking gate.")
     ap.add_argument("checkpoints", type=Path, nargs="+")
     ap.add_argument("--task", default="Athena-Velocity-Flat-v0")
-    ap.add_argument("--episodes", type=int, default=50)
+    ap.add_argument("--episodes", type=int, default=gate.EPISODES)
     ap.add_argument("--device", default="cuda:0")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", type=Path, default=None)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One training segment on the GPU machine (device tool), resumable across <=10-min commands.
+#   bash benchmarks/time_to_walk/gpu_segment.sh SECONDS RUN_NAME [train args...]
+# Trains Athena-Velocity-Flat-v0 with --resume for at most SECONDS (then SIGKILL: checkpoints
+# are atomic, the next segment resumes from the newest), logs GPU memory, and copies the
+# run's params, TensorBoard events and checkpoints (every 250 its + newest) to $OUT.
+set -uo pipefail
+secs="$1"; run="$2"; shift 2
+root="$(pwd)"
+export PYTHONPATH="$HOME/site:$root/src/athena_description:$root/src/athena_train"
+export PYTHONUNBUFFERED=1 WARP_CACHE_PATH="$HOME/warpcache"
+logs="$HOME/athena_logs"; run_dir="$logs/athena_flat/$run"
+nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu --format=csv -l 5 \
+  > "$OUT/gpu_${run}_$(date +%s).csv" 2>&1 &
+smi=$!
+t0=$(date +%s.%N)
+timeout --signal=KILL "$secs" python -m athena_train.train --device cuda:0 --run_name "$run" \
+  --resume --log_root "$logs" --save_interval 25 "$@" > "$OUT/train_${run}_$(date +%s).log" 2>&1
+echo "segment rc=$? wall=$(echo "$(date +%s.%N) - $t0" | bc)s"
+kill $smi 2>/dev/null
+grep -h "\[train\]" "$OUT"/train_"${run}"_*.log | grep -v "^\[train\] it" | tail -5
+grep -h "^\[train\] it" "$OUT"/train_"${run}"_*.log | awk 'NR%20==1' | tail -40
+ls "$run_dir" | tail -3
+newest=$(ls "$run_dir"/model_*.pt | sed 's/.*model_\([0-9]*\)\.pt/\1/' | sort -n | tail -1)
+(cd "$run_dir" && tar -cf "$OUT/run_${run}.tar" params git.txt events.out.tfevents* \
+  $(ls model_*.pt | awk -F'[_.]' '$2 % 250 == 0') "model_${newest}.pt")
+ls -la "$OUT"
