@@ -1,0 +1,384 @@
+"""The athena policy node: Imu + JointState + cmd_vel → 23 joint targets at 500 Hz.
+
+Where things live: the observation is built in observation.py, the safety logic (checks, state
+machine, target limiter) in safety.py, inference in inference.py. This file wires them to ROS
+and runs the loop.
+
+Loop: a dedicated thread on the monotonic clock with absolute deadlines (``loop_mode: thread``,
+the steadiest here, see benchmarks/policy_node_rate.py), or an rclpy timer (``loop_mode:
+timer``). Subscriptions, services and diagnostics are served by the executor in the main thread;
+the control thread only reads the latest sensor tuples (replaced atomically by the callbacks).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import Twist
+from rclpy.experimental import EventsExecutor
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import Imu, JointState
+from std_srvs.srv import Trigger
+
+from athena_description import ContractError, default_policy_contract, load_robot_contract
+from athena_policy_node.inference import load_backend
+from athena_policy_node.observation import (
+    JointMatcher,
+    MissingJointsError,
+    ObservationBuilder,
+    projected_gravity,
+)
+from athena_policy_node.safety import (
+    Fault,
+    SafetyConfig,
+    State,
+    StateMachine,
+    TargetLimiter,
+    check_sensors,
+)
+
+DIAG_NAME = "athena_policy_node: control loop"
+
+
+def _percentiles(samples: deque, qs=(50, 99)) -> list[float]:
+    if not samples:
+        return [float("nan")] * (len(qs) + 1)
+    arr = np.fromiter(samples, dtype=float)
+    return [*np.percentile(arr, qs), float(arr.max())]
+
+
+class PolicyNode(Node):
+    """Runs the walking policy with the safety state machine of the contract."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("policy_node", **kwargs)
+        p = self.declare_parameter
+        model_path = p("model_path", "").value
+        backend = p("backend", "auto").value
+        self.loop_mode = p("loop_mode", "thread").value
+        self.infer_every_tick = bool(p("infer_every_tick", False).value)
+        self.auto_enable = bool(p("auto_enable", True).value)
+        self.cfg = SafetyConfig(
+            sensor_timeout_s=p("sensor_timeout_s", 0.02).value,
+            max_tilt_rad=p("max_tilt_rad", 1.0).value,
+            max_inference_s=p("max_inference_s", 0.004).value,
+            soft_start_s=p("soft_start_s", 2.0).value,
+        )
+        rate_scale = p("target_rate_scale", 1.0).value
+        if not model_path:
+            raise ContractError("parameter model_path is empty: point it at an exported "
+                                ".onnx (or .engine) policy")
+
+        self.robot = load_robot_contract()
+        self.backend = load_backend(model_path, backend, logger=self.get_logger())
+        self.contract = self.backend.contract
+        # Refuse to run a model built for another robot or another observation layout.
+        self.contract.check_against_robot(self.robot, expected=default_policy_contract())
+        self.builder = ObservationBuilder(self.contract)
+        self.matcher = JointMatcher(self.robot.joint_names)
+        rates = self.contract.rates
+        self.tick_s = 1.0 / rates.node_rate_hz
+        self.ticks_per_policy = 1 if self.infer_every_tick else rates.ticks_per_policy_step
+        self.limiter = TargetLimiter(self.robot, self.tick_s, rate_scale)
+        self.sm = StateMachine()
+
+        # latest inputs, each replaced as a whole tuple by its callback (atomic under the GIL)
+        self._imu = None          # (quat_xyzw, ang_vel, t_recv)
+        self._joints = None       # (q, qd, t_recv, stamp_msg)
+        self._joint_error: str | None = None
+        self._cmd = np.zeros(3)
+        self._stop_requested = False
+        self._enable_requested = False
+
+        self._tick_count = 0
+        self._soft_start_t0 = 0.0
+        self._soft_start_q0 = self.robot.default_positions
+        self._policy_t0 = 0.0
+        self._last_action = np.zeros(self.robot.num_joints)
+        self._policy_target = self.robot.default_positions.copy()
+        self._hold = self.robot.default_positions.copy()
+        self._last_good_q: np.ndarray | None = None
+
+        self.tick_log: deque = deque(maxlen=4096)   # monotonic time of each tick (tests)
+        self.safe_since: float | None = None         # monotonic time the safe mode began
+        self._periods: deque = deque(maxlen=2000)
+        self._infer_times: deque = deque(maxlen=2000)
+        self._last_tick_t: float | None = None
+        self._deadline_misses = 0
+        self._ticks_in_window = 0
+        self._window_t0 = time.monotonic()
+        self._rate_hz = 0.0
+
+        self.pub_targets = self.create_publisher(JointState, "joint_targets",
+                                                 qos_profile_sensor_data)
+        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics",
+                                              QoSProfile(depth=10,
+                                                         reliability=ReliabilityPolicy.RELIABLE))
+        self.create_subscription(Imu, "imu", self._on_imu, qos_profile_sensor_data)
+        self.create_subscription(JointState, "joint_states", self._on_joints,
+                                 qos_profile_sensor_data)
+        self.create_subscription(Twist, "cmd_vel", self._on_cmd,
+                                 QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+        self.create_service(Trigger, "~/enable", self._srv_enable)
+        self.create_service(Trigger, "~/stop", self._srv_stop)
+        self.create_timer(1.0, self._publish_diagnostics)
+
+        self._msg = JointState(name=self.robot.joint_names)
+        self._running = True
+        self._thread = None
+        if self.loop_mode == "thread":
+            self._thread = threading.Thread(target=self._loop, name="athena_control",
+                                            daemon=True)
+        elif self.loop_mode == "timer":
+            self.create_timer(self.tick_s, self._tick)
+        else:
+            raise ValueError(f"loop_mode must be 'thread' or 'timer', not {self.loop_mode!r}")
+        self.get_logger().info(
+            f"policy node ready: model {model_path} (run {self.contract.run_id}), "
+            f"{rates.node_rate_hz:.0f} Hz, policy every {self.ticks_per_policy} tick(s), "
+            f"loop {self.loop_mode}, state {self.sm.state.value}")
+
+    # ----------------------------------------------------------------------- inputs
+    def _on_imu(self, msg: Imu) -> None:
+        o, w = msg.orientation, msg.angular_velocity
+        self._imu = (np.array([o.x, o.y, o.z, o.w]), np.array([w.x, w.y, w.z]),
+                     time.monotonic())
+
+    def _on_joints(self, msg: JointState) -> None:
+        try:
+            q = self.matcher.reorder(msg.name, msg.position)
+            qd = self.matcher.reorder(msg.name, msg.velocity)
+        except MissingJointsError as exc:
+            self._joint_error = str(exc)
+            return
+        self._joints = (q, qd, time.monotonic(), msg.header.stamp)
+
+    def _on_cmd(self, msg: Twist) -> None:
+        self._cmd = np.array([msg.linear.x, msg.linear.y, msg.angular.z])
+
+    def _srv_enable(self, _req, resp):
+        self._enable_requested = True
+        resp.success, resp.message = True, f"enable requested (state {self.sm.state.value})"
+        return resp
+
+    def _srv_stop(self, _req, resp):
+        self._stop_requested = True
+        resp.success, resp.message = True, "stop requested: entering safe mode"
+        return resp
+
+    # ----------------------------------------------------------------------- loop
+    def start(self) -> None:
+        """Start the control thread (loop_mode thread)."""
+        if self._thread is not None:
+            self._thread.start()
+
+    def shutdown(self) -> None:
+        """Stop the control thread."""
+        self._running = False
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=1.0)
+
+    def _loop(self) -> None:
+        next_t = time.monotonic()
+        while self._running and rclpy.ok(context=self.context):
+            next_t += self.tick_s
+            self._tick()
+            delay = next_t - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -5 * self.tick_s:
+                next_t = time.monotonic()  # far behind: re-anchor instead of bursting
+
+    def _transition(self, t) -> None:
+        if t is not None:
+            old, new, why = t
+            text = f"state {old.value} -> {new.value}: {why}"
+            # (rclpy binds one severity to each logging call site: two calls, not one)
+            if new is State.SAFE:
+                self.get_logger().error(text)
+            else:
+                self.get_logger().info(text)
+
+    def _enter_safe(self, fault: Fault) -> None:
+        self._hold = (self._last_good_q if self._last_good_q is not None
+                      else self.limiter.previous if self.limiter.previous is not None
+                      else self.robot.default_positions).copy()
+        t = self.sm.fault(fault)
+        if t is not None:
+            self.safe_since = time.monotonic()
+        self._transition(t)
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        self._record_period(now)
+        imu, joints, sm = self._imu, self._joints, self.sm
+
+        if self._stop_requested:
+            self._stop_requested = False
+            self._enter_safe(Fault.STOP_REQUEST)
+        if self._joint_error is not None:
+            self.get_logger().error(self._joint_error, throttle_duration_sec=1.0)
+            self._joint_error = None
+            if sm.state is not State.WAITING or joints is None:
+                self._enter_safe(Fault.MISSING_JOINTS)
+        if imu is None or joints is None:
+            return  # nothing measured yet: publish nothing
+        quat, ang_vel, imu_t = imu
+        q, qd, joints_t, stamp = joints
+        gravity = projected_gravity(quat)
+        fault = check_sensors(now, imu_t, joints_t, gravity,
+                              (quat, ang_vel, q, qd, self._cmd), self.cfg)
+        if fault is None:
+            self._last_good_q = q
+        if self._enable_requested:
+            self._enable_requested = False
+            if fault is None:
+                self._begin_soft_start(q, self.sm.enable())
+            else:
+                self.get_logger().warn(f"enable refused: {fault.value}")
+        if sm.state is State.WAITING:
+            if fault is None and self.auto_enable:
+                self._begin_soft_start(q, sm.sensors_ready())
+            else:
+                return
+        elif sm.state in (State.SOFT_START, State.RUNNING) and fault is not None:
+            self._enter_safe(fault)
+
+        if sm.state is State.SOFT_START:
+            alpha = min(1.0, (now - self._soft_start_t0) / max(self.cfg.soft_start_s, 1e-6))
+            target = self._soft_start_q0 + alpha * (self.robot.default_positions
+                                                    - self._soft_start_q0)
+            if alpha >= 1.0:
+                self._transition(sm.soft_start_done())
+                self._policy_t0 = now
+                self._tick_count = 0
+                self._last_action[:] = 0.0
+                self._policy_target = self.robot.default_positions.copy()
+        elif sm.state is State.RUNNING:
+            if self._tick_count % self.ticks_per_policy == 0:
+                self._run_policy(now, quat, ang_vel, q, qd)
+            self._tick_count += 1
+            target = self._policy_target if sm.state is State.RUNNING else self._hold
+        else:
+            target = self._hold
+        self._publish(self.limiter(target), stamp)
+
+    def _begin_soft_start(self, q: np.ndarray, transition) -> None:
+        if transition is None:
+            return
+        self._transition(transition)
+        self._soft_start_t0 = time.monotonic()
+        self._soft_start_q0 = np.clip(q, self.robot.lower_limits, self.robot.upper_limits)
+        self.limiter.reset(self._soft_start_q0)
+
+    def _run_policy(self, now, quat, ang_vel, q, qd) -> None:
+        obs = self.builder.build(ang_vel, quat, self._cmd, now - self._policy_t0, q, qd,
+                                 self._last_action)
+        t0 = time.perf_counter()
+        try:
+            action = self.backend.infer(obs[None, :])[0]
+        except Exception as exc:  # any backend failure is a fault, never a crash
+            self.get_logger().error(f"inference failed: {exc!r}")
+            self._enter_safe(Fault.INFERENCE_ERROR)
+            return
+        dt = time.perf_counter() - t0
+        self._infer_times.append(dt)
+        if dt > self.cfg.max_inference_s:
+            self._enter_safe(Fault.INFERENCE_OVERRUN)
+            return
+        if not np.isfinite(action).all():
+            self._enter_safe(Fault.NON_FINITE_ACTION)
+            return
+        clip = self.contract.action_clip
+        self._last_action = np.clip(action.astype(np.float64), -clip, clip)
+        self._policy_target = self.contract.actions_to_targets(self._last_action, self.robot)
+
+    def _publish(self, target: np.ndarray, stamp) -> None:
+        msg = self._msg
+        # Stamped with the joint_states it reacts to, so latency is measurable end to end.
+        msg.header.stamp = stamp
+        msg.position = target.tolist()
+        self.pub_targets.publish(msg)
+
+    # ----------------------------------------------------------------------- diagnostics
+    def _record_period(self, now: float) -> None:
+        self.tick_log.append(now)
+        if self._last_tick_t is not None:
+            period = now - self._last_tick_t
+            self._periods.append(period)
+            if period > self.tick_s + 0.001:
+                self._deadline_misses += 1
+        self._last_tick_t = now
+        self._ticks_in_window += 1
+        if now - self._window_t0 >= 1.0:
+            self._rate_hz = self._ticks_in_window / (now - self._window_t0)
+            self._ticks_in_window, self._window_t0 = 0, now
+
+    def diagnostics(self) -> DiagnosticStatus:
+        """The node's status: loop statistics, state, faults."""
+        p50, p99, pmax = _percentiles(self._periods)
+        i50, i99, imax = _percentiles(self._infer_times)
+        level = {State.RUNNING: DiagnosticStatus.OK, State.SOFT_START: DiagnosticStatus.OK,
+                 State.WAITING: DiagnosticStatus.WARN,
+                 State.SAFE: DiagnosticStatus.ERROR}[self.sm.state]
+        values = {
+            "state": self.sm.state.value,
+            "backend": self.backend.name,
+            "model_run_id": self.contract.run_id,
+            "loop_rate_hz": f"{self._rate_hz:.1f}",
+            "period_p50_ms": f"{p50 * 1e3:.3f}",
+            "period_p99_ms": f"{p99 * 1e3:.3f}",
+            "period_max_ms": f"{pmax * 1e3:.3f}",
+            "jitter_p99_ms": f"{(p99 - self.tick_s) * 1e3:.3f}",
+            "deadline_misses": str(self._deadline_misses),
+            "inference_p50_us": f"{i50 * 1e6:.1f}",
+            "inference_p99_us": f"{i99 * 1e6:.1f}",
+            "last_fault": self.sm.last_fault.value if self.sm.last_fault else "",
+        }
+        for fault in Fault:
+            values[f"faults.{fault.name.lower()}"] = str(self.sm.faults[fault])
+        return DiagnosticStatus(level=level, name=DIAG_NAME, hardware_id=self.robot.name,
+                                message=self.sm.state.value,
+                                values=[KeyValue(key=k, value=v) for k, v in values.items()])
+
+    def _publish_diagnostics(self) -> None:
+        arr = DiagnosticArray(status=[self.diagnostics()])
+        arr.header.stamp = self.get_clock().now().to_msg()
+        self.pub_diag.publish(arr)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Entry point: ``ros2 run athena_policy_node policy_node``."""
+    rclpy.init(args=args)
+    try:
+        node = PolicyNode()
+    except (ContractError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        # Refuse to start: a clear reason, a non-zero exit, and never a target sent.
+        rclpy.logging.get_logger("policy_node").fatal(f"refusing to start: {exc}")
+        rclpy.try_shutdown()
+        return 2
+    # The events executor dispatches callbacks in C++: far less overhead per message than
+    # the Python executors, which matters with ~1000 sensor messages/s on a small CPU.
+    executor = EventsExecutor()
+    executor.add_node(node)
+    node.start()
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        node.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

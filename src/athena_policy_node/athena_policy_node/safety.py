@@ -1,0 +1,145 @@
+"""Safety: fault checks, the node's state machine, and the target limiter.
+
+States (contract §3): WAITING for sensors → SOFT_START (ramp from the measured pose to the
+default pose) → RUNNING (policy) → SAFE (hold the pose measured at the fault, no policy).
+Any fault in SOFT_START or RUNNING → SAFE. SAFE is left only on request (enable), never by
+itself. Every transition is recorded with its reason for the log and /diagnostics.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from athena_description.robot_contract import RobotContract
+
+
+class State(enum.Enum):
+    """Node states."""
+
+    WAITING = "waiting"
+    SOFT_START = "soft_start"
+    RUNNING = "running"
+    SAFE = "safe"
+
+
+class Fault(enum.Enum):
+    """Reasons to enter the safe mode."""
+
+    STALE_IMU = "stale imu"
+    STALE_JOINTS = "stale joint_states"
+    NON_FINITE = "NaN/Inf in input"
+    MISSING_JOINTS = "missing joints or wrong array lengths"
+    TILT = "excessive tilt"
+    INFERENCE_ERROR = "inference error"
+    INFERENCE_OVERRUN = "inference overrun"
+    NON_FINITE_ACTION = "NaN/Inf in policy output"
+    STOP_REQUEST = "stop requested"
+
+
+@dataclass
+class SafetyConfig:
+    """Watchdog thresholds (from the node's YAML parameters)."""
+
+    sensor_timeout_s: float = 0.02
+    max_tilt_rad: float = 1.0
+    max_inference_s: float = 0.004
+    soft_start_s: float = 2.0
+
+
+def tilt_angle(gravity_body: np.ndarray) -> float:
+    """Angle between the body z-axis and the world vertical (rad), from projected gravity."""
+    g = np.asarray(gravity_body, dtype=float)
+    norm = float(np.linalg.norm(g))
+    if not math.isfinite(norm) or norm < 1e-6:
+        return math.pi
+    return math.acos(max(-1.0, min(1.0, -g[2] / norm)))
+
+
+def check_sensors(now: float, imu_time: float, joints_time: float, gravity_body: np.ndarray,
+                  arrays: tuple[np.ndarray, ...], cfg: SafetyConfig) -> Fault | None:
+    """The per-tick input checks; the first fault found, or None."""
+    if now - imu_time > cfg.sensor_timeout_s:
+        return Fault.STALE_IMU
+    if now - joints_time > cfg.sensor_timeout_s:
+        return Fault.STALE_JOINTS
+    if not all(np.isfinite(a).all() for a in arrays):
+        return Fault.NON_FINITE
+    if tilt_angle(gravity_body) > cfg.max_tilt_rad:
+        return Fault.TILT
+    return None
+
+
+@dataclass
+class StateMachine:
+    """States and transitions, with a record of why each happened."""
+
+    state: State = State.WAITING
+    faults: Counter = field(default_factory=Counter)
+    last_fault: Fault | None = None
+    transitions: list[tuple[State, State, str]] = field(default_factory=list)
+
+    def _go(self, new: State, why: str) -> tuple[State, State, str]:
+        t = (self.state, new, why)
+        self.transitions.append(t)
+        del self.transitions[:-50]  # keep the recent history only
+        self.state = new
+        return t
+
+    def sensors_ready(self) -> tuple[State, State, str] | None:
+        """WAITING → SOFT_START once every sensor has arrived (if auto-enabled)."""
+        if self.state is State.WAITING:
+            return self._go(State.SOFT_START, "sensors ready")
+        return None
+
+    def soft_start_done(self) -> tuple[State, State, str] | None:
+        """SOFT_START → RUNNING at the end of the ramp."""
+        if self.state is State.SOFT_START:
+            return self._go(State.RUNNING, "soft start complete")
+        return None
+
+    def fault(self, fault: Fault) -> tuple[State, State, str] | None:
+        """Any active state → SAFE. Counted even when already safe."""
+        self.faults[fault] += 1
+        self.last_fault = fault
+        if self.state in (State.SOFT_START, State.RUNNING, State.WAITING):
+            return self._go(State.SAFE, fault.value)
+        return None
+
+    def enable(self) -> tuple[State, State, str] | None:
+        """Operator request: SAFE or WAITING → SOFT_START."""
+        if self.state in (State.SAFE, State.WAITING):
+            return self._go(State.SOFT_START, "enable requested")
+        return None
+
+
+class TargetLimiter:
+    """Clamps joint targets to the position limits and rate-limits their change per tick.
+
+    The rate limit is the joint velocity limit × tick period × ``rate_scale``: a target can
+    never jump, whatever the policy outputs.
+    """
+
+    def __init__(self, robot: RobotContract, tick_s: float, rate_scale: float = 1.0) -> None:
+        self.lower = robot.lower_limits
+        self.upper = robot.upper_limits
+        self.max_step = robot.velocity_limits * tick_s * rate_scale
+        self.previous: np.ndarray | None = None
+
+    def reset(self, q: np.ndarray) -> None:
+        """Start from pose ``q`` (e.g. the measured pose)."""
+        self.previous = np.clip(q, self.lower, self.upper)
+
+    def __call__(self, target: np.ndarray) -> np.ndarray:
+        """The limited target; always finite and inside the limits."""
+        if not np.isfinite(target).all():
+            target = self.previous if self.previous is not None else \
+                np.clip(np.zeros_like(self.lower), self.lower, self.upper)
+        out = np.clip(target, self.lower, self.upper)
+        if self.previous is not None:
+            out = np.clip(out, self.previous - self.max_step, self.previous + self.max_step)
+        self.previous = out
+        return out
