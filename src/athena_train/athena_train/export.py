@@ -124,14 +124,15 @@ def export(checkpoint: Path, out: Path, recorded: np.ndarray | None = None) -> t
 
 
 def build_engine(onnx_path: Path) -> Path:
-    """TensorRT FP16 engine via the node's builder; RuntimeError where TensorRT is absent."""
+    """TensorRT FP16 engine (+ sidecar) via the node's engine cache; RuntimeError if no TensorRT."""
     try:
         from athena_policy_node import engine_cache
     except ImportError as exc:
-        raise RuntimeError("TensorRT engine builder (athena_policy_node.engine_cache) is "
-                           f"unavailable: {exc}") from exc
-    build = getattr(engine_cache, "build_engine", None) or engine_cache.get_engine
-    return Path(build(onnx_path))
+        raise RuntimeError(f"athena_policy_node.engine_cache is unavailable: {exc}") from exc
+    try:
+        return Path(engine_cache.ensure_engine(onnx_path, fp16=True).engine_path)
+    except (ImportError, OSError) as exc:  # no TensorRT / no CUDA driver on this machine
+        raise RuntimeError(str(exc)) from exc
 
 
 def main(argv: list[str] | None = None) -> int:
