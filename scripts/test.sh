@@ -10,6 +10,8 @@ source .venv/bin/activate
 # shellcheck disable=SC1091
 source install/setup.bash
 set -u
+# Packages are tested one after another: several tests measure rates and latencies, and
+# two packages testing at once on a 2-core machine would measure each other.
 # Tests talk DDS on loopback only, in their own domain, so parallel runs on one machine
 # (and other ROS graphs) do not cross.
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
@@ -17,7 +19,7 @@ export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-42}"
 export WARP_CACHE_PATH="${WARP_CACHE_PATH:-$HOME/.cache/athena/warp}"
 export MUJOCO_GL="${MUJOCO_GL:-egl}"
 status=0
-colcon test --event-handlers console_direct+ --return-code-on-test-failure \
+colcon test --executor sequential --event-handlers console_direct+ --return-code-on-test-failure \
   --pytest-args -p no:cacheprovider || status=1
 colcon test-result --verbose || status=1
 echo "== workspace tests (tests/) =="

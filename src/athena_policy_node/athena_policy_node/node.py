@@ -21,7 +21,7 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Twist
-from rclpy.experimental import EventsExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Imu, JointState
@@ -364,14 +364,12 @@ def main(args: list[str] | None = None) -> int:
         rclpy.logging.get_logger("policy_node").fatal(f"refusing to start: {exc}")
         rclpy.try_shutdown()
         return 2
-    # The events executor dispatches callbacks in C++: far less overhead per message than
-    # the Python executors, which matters with ~1000 sensor messages/s on a small CPU.
-    executor = EventsExecutor()
+    executor = SingleThreadedExecutor()
     executor.add_node(node)
     node.start()
     try:
         executor.spin()
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+    except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         node.shutdown()

@@ -1,0 +1,134 @@
+"""Fixtures: a generated test policy, the node in-process, and a sensor feeder over real DDS."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+import rclpy
+from athena_policy_node.node import PolicyNode
+from athena_policy_node.safety import State
+from athena_policy_node.test_policy import make_test_policy
+from geometry_msgs.msg import Twist
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import Imu, JointState
+
+from athena_description import load_robot_contract
+
+
+@pytest.fixture(scope="session")
+def test_policy(tmp_path_factory):
+    return make_test_policy(tmp_path_factory.mktemp("models") / "test_policy.onnx")
+
+
+def quat_about_x(angle: float) -> tuple[float, float, float, float]:
+    return (math.sin(angle / 2), 0.0, 0.0, math.cos(angle / 2))
+
+
+class Feeder:
+    """Publishes imu + joint_states at `rate_hz` and records every joint target received."""
+
+    def __init__(self, node, rate_hz: float = 500.0) -> None:
+        self.robot = load_robot_contract()
+        self.node = node
+        self.names = list(self.robot.joint_names)
+        self.q = self.robot.default_positions.copy()
+        self.qd = np.zeros(self.robot.num_joints)
+        self.quat = (0.0, 0.0, 0.0, 1.0)
+        self.gyro = (0.0, 0.0, 0.0)
+        self.publish_imu = True
+        self.publish_joints = True
+        self.joint_msg_hook = None  # callable(JointState) -> JointState, to corrupt messages
+        self.targets: list[np.ndarray] = []
+        self.pub_imu = node.create_publisher(Imu, "imu", qos_profile_sensor_data)
+        self.pub_js = node.create_publisher(JointState, "joint_states", qos_profile_sensor_data)
+        self.pub_cmd = node.create_publisher(
+            Twist, "cmd_vel", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+        node.create_subscription(JointState, "joint_targets", self._on_target,
+                                 qos_profile_sensor_data)
+        self.period = 1.0 / rate_hz
+        self._run = True
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _on_target(self, msg: JointState) -> None:
+        self.targets.append(np.array(msg.position))
+
+    def _loop(self) -> None:
+        nxt = time.monotonic()
+        while self._run:
+            stamp = self.node.get_clock().now().to_msg()
+            if self.publish_imu:
+                m = Imu()
+                m.header.stamp = stamp
+                m.orientation.x, m.orientation.y, m.orientation.z, m.orientation.w = self.quat
+                m.angular_velocity.x, m.angular_velocity.y, m.angular_velocity.z = self.gyro
+                self.pub_imu.publish(m)
+            if self.publish_joints:
+                js = JointState(name=self.names, position=self.q.tolist(),
+                                velocity=self.qd.tolist())
+                js.header.stamp = stamp
+                if self.joint_msg_hook is not None:
+                    js = self.joint_msg_hook(js)
+                self.pub_js.publish(js)
+            nxt += self.period
+            time.sleep(max(0.0, nxt - time.monotonic()))
+
+    def stop(self) -> None:
+        self._run = False
+        self._thread.join(timeout=1.0)
+
+
+class Harness:
+    """The policy node and a feeder node in one process, spun by a background executor."""
+
+    def __init__(self, model, **params) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        overrides = [Parameter("model_path", value=str(model)),
+                     Parameter("soft_start_s", value=0.2), *[
+                         Parameter(k, value=v) for k, v in params.items()]]
+        self.node = PolicyNode(context=self.context, parameter_overrides=overrides)
+        self.peer = rclpy.create_node("feeder", context=self.context)
+        self.feeder = Feeder(self.peer)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.peer)
+        self._spin = threading.Thread(target=self.executor.spin, daemon=True)
+        self._spin.start()
+        self.node.start()
+
+    def wait_state(self, state: State, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.node.sm.state is state:
+                return True
+            time.sleep(0.002)
+        return False
+
+    def close(self) -> None:
+        self.feeder.stop()
+        self.node.shutdown()
+        self.executor.shutdown(timeout_sec=1.0)
+        self.node.destroy_node()
+        self.peer.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
+@pytest.fixture
+def harness(test_policy):
+    made = []
+
+    def make(**params) -> Harness:
+        h = Harness(test_policy, **params)
+        made.append(h)
+        return h
+
+    yield make
+    for h in made:
+        h.close()
