@@ -4,10 +4,13 @@ Where things live: the observation is built in observation.py, the safety logic 
 machine, target limiter) in safety.py, inference in inference.py. This file wires them to ROS
 and runs the loop.
 
-Loop: a dedicated thread on the monotonic clock with absolute deadlines (``loop_mode: thread``,
-the steadiest here, see benchmarks/policy_node_rate.py), or an rclpy timer (``loop_mode:
-timer``). Subscriptions, services and diagnostics are served by the executor in the main thread;
-the control thread only reads the latest sensor tuples (replaced atomically by the callbacks).
+Loop (``loop_mode``): ``thread`` — a dedicated thread on the monotonic clock with absolute
+deadlines (the default); ``event`` — one tick per ``joint_states`` message, the driver's clock
+(lowest latency from measurement to target; a watchdog keeps ticking at 1.5 periods without
+data so that stale sensors are still detected); ``timer`` — an rclpy timer. Measured side by
+side in benchmarks/policy_node_rate.py. Subscriptions, services and diagnostics are served by
+the executor in the main thread; the control thread only reads the latest sensor tuples
+(replaced atomically by the callbacks).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from athena_policy_node.observation import (
     ObservationBuilder,
     projected_gravity,
 )
+from athena_policy_node.realtime import apply_realtime, current_policy, parse_cpus
 from athena_policy_node.safety import (
     Fault,
     SafetyConfig,
@@ -66,12 +70,19 @@ class PolicyNode(Node):
         self.infer_every_tick = bool(p("infer_every_tick", False).value)
         self.auto_enable = bool(p("auto_enable", True).value)
         self.cfg = SafetyConfig(
-            sensor_timeout_s=p("sensor_timeout_s", 0.02).value,
+            sensor_timeout_s=p("sensor_timeout_s", SafetyConfig.sensor_timeout_s).value,
             max_tilt_rad=p("max_tilt_rad", 1.0).value,
-            max_inference_s=p("max_inference_s", 0.004).value,
+            max_inference_s=p("max_inference_s", SafetyConfig.max_inference_s).value,
             soft_start_s=p("soft_start_s", 2.0).value,
         )
         rate_scale = p("target_rate_scale", 1.0).value
+        # Real-time settings of the control thread (loop modes thread and event), applied from
+        # inside that thread; a refusal by the kernel is logged, a malformed value refused here.
+        self.rt_priority = int(p("rt_priority", 0).value)
+        self.cpu_affinity = parse_cpus(str(p("cpu_affinity", "").value))
+        if self.rt_priority and not 1 <= self.rt_priority <= 99:
+            raise ValueError(f"rt_priority {self.rt_priority} outside SCHED_FIFO's 1..99")
+        self.scheduler = "default"
         if not model_path:
             raise ContractError("parameter model_path is empty: point it at an exported "
                                 ".onnx (or .engine) policy")
@@ -86,7 +97,7 @@ class PolicyNode(Node):
         rates = self.contract.rates
         self.tick_s = 1.0 / rates.node_rate_hz
         self.ticks_per_policy = 1 if self.infer_every_tick else rates.ticks_per_policy_step
-        self.limiter = TargetLimiter(self.robot, self.tick_s, rate_scale)
+        self.limiter = TargetLimiter(self.robot, rates.policy_dt, rate_scale)
         self.sm = StateMachine()
 
         # latest inputs, each replaced as a whole tuple by its callback (atomic under the GIL)
@@ -97,10 +108,9 @@ class PolicyNode(Node):
         self._stop_requested = False
         self._enable_requested = False
 
-        self._tick_count = 0
+        self._tick_count = 0      # ticks since RUNNING began: the policy's clock
         self._soft_start_t0 = 0.0
         self._soft_start_q0 = self.robot.default_positions
-        self._policy_t0 = 0.0
         self._last_action = np.zeros(self.robot.num_joints)
         self._policy_target = self.robot.default_positions.copy()
         self._hold = self.robot.default_positions.copy()
@@ -133,13 +143,15 @@ class PolicyNode(Node):
         self._msg = JointState(name=self.robot.joint_names)
         self._running = True
         self._thread = None
-        if self.loop_mode == "thread":
-            self._thread = threading.Thread(target=self._loop, name="athena_control",
-                                            daemon=True)
+        self._wake = threading.Event()  # set by each joint_states message (loop_mode event)
+        if self.loop_mode in ("thread", "event"):
+            loop = self._loop if self.loop_mode == "thread" else self._event_loop
+            self._thread = threading.Thread(target=loop, name="athena_control", daemon=True)
         elif self.loop_mode == "timer":
             self.create_timer(self.tick_s, self._tick)
         else:
-            raise ValueError(f"loop_mode must be 'thread' or 'timer', not {self.loop_mode!r}")
+            raise ValueError(f"loop_mode must be 'thread', 'event' or 'timer', "
+                             f"not {self.loop_mode!r}")
         self.get_logger().info(
             f"policy node ready: model {model_path} (run {self.contract.run_id}), "
             f"{rates.node_rate_hz:.0f} Hz, policy every {self.ticks_per_policy} tick(s), "
@@ -159,6 +171,7 @@ class PolicyNode(Node):
             self._joint_error = str(exc)
             return
         self._joints = (q, qd, time.monotonic(), msg.header.stamp)
+        self._wake.set()
 
     def _on_cmd(self, msg: Twist) -> None:
         self._cmd = np.array([msg.linear.x, msg.linear.y, msg.angular.z])
@@ -175,7 +188,7 @@ class PolicyNode(Node):
 
     # ----------------------------------------------------------------------- loop
     def start(self) -> None:
-        """Start the control thread (loop_mode thread)."""
+        """Start the control thread (loop_mode thread or event)."""
         if self._thread is not None:
             self._thread.start()
 
@@ -185,7 +198,15 @@ class PolicyNode(Node):
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=1.0)
 
+    def _apply_realtime(self) -> None:
+        """SCHED_FIFO / CPU affinity for the calling (control) thread, as configured."""
+        if self.rt_priority or self.cpu_affinity:
+            apply_realtime(self.rt_priority, self.cpu_affinity, logger=self.get_logger())
+        policy, prio, cpus = current_policy()
+        self.scheduler = f"{policy} {prio} cpus {','.join(map(str, cpus))}"
+
     def _loop(self) -> None:
+        self._apply_realtime()
         next_t = time.monotonic()
         while self._running and rclpy.ok(context=self.context):
             next_t += self.tick_s
@@ -195,6 +216,14 @@ class PolicyNode(Node):
                 time.sleep(delay)
             elif delay < -5 * self.tick_s:
                 next_t = time.monotonic()  # far behind: re-anchor instead of bursting
+
+    def _event_loop(self) -> None:
+        self._apply_realtime()
+        watchdog = 1.5 * self.tick_s
+        while self._running and rclpy.ok(context=self.context):
+            self._wake.wait(timeout=watchdog)
+            self._wake.clear()
+            self._tick()
 
     def _transition(self, t) -> None:
         if t is not None:
@@ -257,13 +286,12 @@ class PolicyNode(Node):
                                                     - self._soft_start_q0)
             if alpha >= 1.0:
                 self._transition(sm.soft_start_done())
-                self._policy_t0 = now
                 self._tick_count = 0
                 self._last_action[:] = 0.0
                 self._policy_target = self.robot.default_positions.copy()
         elif sm.state is State.RUNNING:
             if self._tick_count % self.ticks_per_policy == 0:
-                self._run_policy(now, quat, ang_vel, q, qd)
+                self._run_policy(quat, ang_vel, q, qd)
             self._tick_count += 1
             target = self._policy_target if sm.state is State.RUNNING else self._hold
         else:
@@ -278,8 +306,10 @@ class PolicyNode(Node):
         self._soft_start_q0 = np.clip(q, self.robot.lower_limits, self.robot.upper_limits)
         self.limiter.reset(self._soft_start_q0)
 
-    def _run_policy(self, now, quat, ang_vel, q, qd) -> None:
-        obs = self.builder.build(ang_vel, quat, self._cmd, now - self._policy_t0, q, qd,
+    def _run_policy(self, quat, ang_vel, q, qd) -> None:
+        # Gait phase on the control clock (ticks × period), as training counts policy steps:
+        # it advances exactly one policy period per policy step, whatever the wall clock did.
+        obs = self.builder.build(ang_vel, quat, self._cmd, self._tick_count * self.tick_s, q, qd,
                                  self._last_action)
         t0 = time.perf_counter()
         try:
@@ -332,6 +362,7 @@ class PolicyNode(Node):
             "state": self.sm.state.value,
             "backend": self.backend.name,
             "model_run_id": self.contract.run_id,
+            "control_thread_scheduler": self.scheduler,
             "loop_rate_hz": f"{self._rate_hz:.1f}",
             "period_p50_ms": f"{p50 * 1e3:.3f}",
             "period_p99_ms": f"{p99 * 1e3:.3f}",

@@ -128,6 +128,20 @@ def test_inference_error(harness):
     assert_targets_within_limits(h)
 
 
+def test_inference_overrun(harness):
+    h = harness()
+    assert h.wait_state(State.RUNNING)
+    infer = h.node.backend.infer
+
+    def slow(obs):  # failure injection: an inference slower than one policy period
+        time.sleep(h.node.cfg.max_inference_s * 1.5)
+        return infer(obs)
+    h.node.backend.infer = slow
+    assert h.wait_state(State.SAFE, timeout=2.0)
+    assert h.node.sm.last_fault is Fault.INFERENCE_OVERRUN
+    assert_targets_within_limits(h)
+
+
 def test_recovery_only_on_request(harness):
     from std_srvs.srv import Trigger
     h = harness()

@@ -78,3 +78,20 @@ def test_configuration_errors_raise():
     assert parse_cpus("0, 2-3,2") == (0, 2, 3)
     assert parse_cpus(None) == () and parse_cpus([1, 1]) == (1,)
     assert apply_realtime(0, None).messages == []
+
+
+def test_node_pins_its_control_thread(harness):
+    from athena_policy_node.safety import State
+
+    h = harness(cpu_affinity="0")
+    assert h.wait_state(State.RUNNING)
+    assert h.node.scheduler.endswith("cpus 0"), h.node.scheduler
+    values = {kv.key: kv.value for kv in h.node.diagnostics().values}
+    assert values["control_thread_scheduler"] == h.node.scheduler
+
+
+def test_node_refuses_a_malformed_realtime_setting(harness):
+    with pytest.raises(ValueError):
+        harness(rt_priority=150)
+    with pytest.raises(ValueError):
+        harness(cpu_affinity="3-1")
