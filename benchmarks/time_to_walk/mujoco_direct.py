@@ -1,11 +1,16 @@
 """Sim-to-sim without ROS: run an exported ONNX policy in MuJoCo (mjcf/scene.xml) directly.
 
-``python benchmarks/time_to_walk/mujoco_direct.py POLICY.onnx [--out JSON]``
+``python benchmarks/time_to_walk/mujoco_direct.py POLICY.onnx [--out JSON]``: six fixed
+commands, no pushes, nominal friction and masses.
+``python benchmarks/time_to_walk/mujoco_direct.py POLICY.onnx --gate 50 [--out JSON]``: the
+walking gate's protocol with the very episodes (commands, friction, mass, push seeds) that
+``athena_bringup.evaluate`` runs through the ROS nodes, and the same scoring: the sim node's
+model loading and push law, 2 s standing (the node's soft start), scored from 3 s.
 
 Same contract path as the robot: the observation from athena_policy_node's ObservationBuilder,
-ONNX Runtime, the contract's action law into the MJCF position actuators, physics_dt and
-decimation from the contract. No pushes, nominal friction and masses: it separates physics
-transfer (Newton/MuJoCo-Warp → MuJoCo) from the ROS pipeline's timing.
+ONNX Runtime, the contract's action law into the MJCF position actuators, the contract's
+policy period. It separates physics transfer (Newton/MuJoCo-Warp → MuJoCo) from the ROS
+pipeline's timing.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from athena_description.robot_contract import load_robot_contract
 from athena_policy_node.observation import ObservationBuilder
 
 from athena_description import paths
+from athena_description import walking_gate as wg
 
 COMMANDS = [(0.0, 0.0, 0.0), (0.5, 0.0, 0.0), (1.0, 0.0, 0.0), (0.8, 0.2, 0.5),
             (0.6, -0.25, -0.7), (0.3, 0.3, 0.0)]
@@ -67,12 +73,89 @@ def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 
             "lin_vel_error": float(np.mean(lin)), "yaw_rate_error": float(np.mean(yaw))}
 
 
+def gate_episode(model_path: Path, ep: dict, episode_s: float) -> dict:
+    """One walking-gate episode as athena_bringup.evaluate runs it, without ROS.
+
+    The sim node's model (500 Hz physics, friction and mass scaled) and push law with its
+    seed; 2 s of standing on the default pose (the node's soft start), then the policy every
+    contract period; odometry-like samples at 50 Hz scored from 3 s like sim_demo.score.
+    """
+    from athena_bringup.sim_demo import FALL_HEIGHT_M, WARMUP_S
+    from athena_sim.sim_node import load_model, push_base
+
+    robot, pc = load_robot_contract(), read_onnx_metadata(model_path)
+    rate = pc.rates.node_rate_hz
+    m, d = load_model(ep["friction_scale"], ep["mass_scale"], 1.0 / rate)
+    names = robot.joint_names
+    jid = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n) for n in names]
+    qadr, vadr = m.jnt_qposadr[jid], m.jnt_dofadr[jid]
+    act_of = {int(m.actuator_trnid[a, 0]): a for a in range(m.nu)}
+    act = [act_of[j] for j in jid]
+    sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    builder, last = ObservationBuilder(pc), np.zeros(len(names))
+    rng, cmd = np.random.default_rng(ep["seed"]), np.asarray(ep["cmd"])
+    push_every, per_policy = int(round(wg.PUSH_PERIOD_S * rate)), pc.rates.ticks_per_policy_step
+    stand, odom_every = int(2.0 * rate), int(rate // 50)
+    d.ctrl[act] = robot.default_positions
+    t, pose, twist = [], [], []
+    for k in range(int((episode_s + WARMUP_S) * rate)):
+        if k >= stand and (k - stand) % per_policy == 0:
+            w, x, y, z = d.qpos[3:7]
+            obs = builder.build(d.qvel[3:6], np.array([x, y, z, w]), cmd, (k - stand) / rate,
+                                d.qpos[qadr], d.qvel[vadr],
+                                np.clip(last, -pc.action_clip, pc.action_clip))
+            last = sess.run(["actions"], {"obs": obs[None].astype(np.float32)})[0][0]
+            d.ctrl[act] = pc.actions_to_targets(last, robot)
+        if k and k % push_every == 0:
+            push_base(d, rng, wg.PUSH_SPEED)
+        mujoco.mj_step(m, d)
+        if k % odom_every == 0:
+            rot = np.zeros(9)
+            mujoco.mju_quat2Mat(rot, d.qpos[3:7])
+            v = rot.reshape(3, 3).T @ d.qvel[:3]
+            t.append(k / rate)
+            pose.append(d.qpos[0:3].copy())
+            twist.append((v[0], v[1], d.qvel[5]))
+            if d.qpos[2] < FALL_HEIGHT_M:
+                break
+    t, pose, twist = np.asarray(t), np.asarray(pose), np.asarray(twist)
+    below = np.nonzero(pose[:, 2] < FALL_HEIGHT_M)[0]
+    keep = t >= WARMUP_S
+    if keep.sum() < 2:
+        keep[-2:] = True
+    out = wg.episode_metrics(t[keep], np.tile(cmd, (int(keep.sum()), 1)), twist[keep],
+                             len(below) > 0, pose[keep, :2], command_change_times=[WARMUP_S])
+    out["fall_time_s"] = float(t[below[0]]) if len(below) else None
+    return out
+
+
 def main() -> int:
-    """Run the command set; print and optionally write JSON."""
+    """Run the command set (or the gate's episodes); print and optionally write JSON."""
     ap = argparse.ArgumentParser()
     ap.add_argument("model", type=Path)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--gate", type=int, default=0, metavar="EPISODES",
+                    help="run the walking gate's episodes (seeded as athena_bringup.evaluate)")
+    ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
+    if args.gate:
+        from athena_bringup.evaluate import sample_episode
+
+        rng, results = np.random.default_rng(args.seed), []
+        for i in range(args.gate):
+            ep = sample_episode(rng)
+            r = gate_episode(args.model, ep, wg.EPISODE_S)
+            r.update(ep, episode=i)
+            results.append(r)
+            print(json.dumps({k: r[k] for k in ("episode", "cmd", "fell", "lin_vel_error",
+                                                "yaw_rate_error")}), flush=True)
+        summary = wg.summarize_episodes(results)
+        summary.update(policy=str(args.model), simulator="mujoco-direct (gate protocol, no ROS)",
+                       per_episode=results)
+        print(json.dumps({k: v for k, v in summary.items() if k != "per_episode"}, indent=1))
+        if args.out:
+            args.out.write_text(json.dumps(summary, indent=2) + "\n")
+        return 0
     results = [episode(args.model, cmd) for cmd in COMMANDS]
     for r in results:
         print(json.dumps(r))

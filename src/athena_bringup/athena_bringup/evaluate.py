@@ -39,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", default="benchmarks/results/mujoco_gate.json")
+    ap.add_argument("--node-param", action="append", default=[], metavar="NAME=VALUE",
+                    help="override a policy_node parameter (repeatable), e.g. loop_mode=thread")
     a = ap.parse_args(argv)
+    node_params = dict(kv.split("=", 1) for kv in a.node_param)
     model = resolve_model(a.model)
     rng = np.random.default_rng(a.seed)
     episodes = []
@@ -48,14 +51,18 @@ def main(argv: list[str] | None = None) -> int:
         sim = {"friction_scale": ep["friction_scale"], "mass_scale": ep["mass_scale"],
                "push_period_s": wg.PUSH_PERIOD_S, "push_speed": wg.PUSH_SPEED,
                "seed": ep["seed"]}
-        obs = run_nodes(sim_nodes(model, sim, ep["cmd"]), a.episode_s + WARMUP_S)
+        t0 = time.monotonic()
+        obs = run_nodes(sim_nodes(model, sim, ep["cmd"], node_params),
+                        a.episode_s + WARMUP_S)
         m = score(obs, ep["cmd"])
-        m.update(ep, episode=i)
+        m.update(ep, episode=i, wall_s=round(time.monotonic() - t0, 1))
         episodes.append(m)
         print(json.dumps({k: m[k] for k in ("episode", "cmd", "fell", "lin_vel_error",
-                                            "yaw_rate_error")}), flush=True)
+                                            "yaw_rate_error", "duration_s", "wall_s")}),
+              flush=True)
     result = wg.summarize_episodes(episodes)
     result.update(policy=model, simulator="mujoco-ros", episode_s=a.episode_s,
+                  node_params=node_params,
                   created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   per_episode=episodes)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

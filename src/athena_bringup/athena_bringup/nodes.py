@@ -37,7 +37,8 @@ def config(name: str) -> Path:
 
 
 def sim_nodes(model_path: str, sim_overrides: dict | None = None,
-              cmd: tuple[float, float, float] | None = None) -> list[NodeSpec]:
+              cmd: tuple[float, float, float] | None = None,
+              node_overrides: dict | None = None) -> list[NodeSpec]:
     """MuJoCo sim + policy node + fixed command source, parameters from config/sim.yaml."""
     bringup = config("sim.yaml")
     cmd_params = {} if cmd is None else dict(zip(("lin_vel_x", "lin_vel_y", "ang_vel_z"),
@@ -47,18 +48,21 @@ def sim_nodes(model_path: str, sim_overrides: dict | None = None,
                  [share("athena_sim") / "config" / "sim.yaml", bringup], sim_overrides or {}),
         NodeSpec("athena_policy_node", "policy_node", "policy_node",
                  [share("athena_policy_node") / "config" / "policy_node.yaml", bringup],
-                 {"model_path": model_path}),
+                 {"model_path": model_path, **(node_overrides or {})}),
         NodeSpec(PACKAGE, "cmd_vel_source", "cmd_vel_source", [bringup], cmd_params),
     ]
 
 
-def robot_nodes(model_path: str | None = None) -> list[NodeSpec]:
-    """The policy node alone, remapped to the driver topics of config/robot_topics.yaml."""
+def robot_nodes(model_path: str | None = None, overrides: dict | None = None) -> list[NodeSpec]:
+    """The policy node alone, remapped to the driver topics of config/robot_topics.yaml.
+
+    ``overrides`` (e.g. backend, rt_priority, cpu_affinity) win over config/robot.yaml.
+    """
     topics = yaml.safe_load(config("robot_topics.yaml").read_text())
+    params = {**({"model_path": model_path} if model_path else {}), **(overrides or {})}
     return [NodeSpec("athena_policy_node", "policy_node", "policy_node",
                      [share("athena_policy_node") / "config" / "policy_node.yaml",
-                      config("robot.yaml")],
-                     {"model_path": model_path} if model_path else {},
+                      config("robot.yaml")], params,
                      [(k, v) for k, v in topics.items()])]
 
 

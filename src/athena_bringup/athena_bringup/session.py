@@ -63,8 +63,12 @@ class Observer(Node):
 
 
 def run_nodes(specs: list[NodeSpec], duration_s: float, log=print,  # noqa: ANN001
-              verbose: bool = False) -> Observation:
-    """Start the nodes, observe for ``duration_s``, stop them with SIGINT; the observation."""
+              verbose: bool = False, startup_timeout_s: float = 60.0) -> Observation:
+    """Start the nodes, observe for ``duration_s``, stop them with SIGINT; the observation.
+
+    ``duration_s`` counts from the first odometry sample (the simulation running), so process
+    start-up, which varies with the machine's load, never eats into the observed time.
+    """
     procs = []
     rclpy.init()
     observer = Observer()
@@ -72,9 +76,14 @@ def run_nodes(specs: list[NodeSpec], duration_s: float, log=print,  # noqa: ANN0
         for s in specs:
             procs.append(subprocess.Popen(command_line(s), stdout=subprocess.PIPE,
                                           stderr=subprocess.STDOUT, text=True))
-        end = time.monotonic() + duration_s
-        while time.monotonic() < end:
+        start_deadline = time.monotonic() + startup_timeout_s
+        end = None
+        while end is None or time.monotonic() < end:
             rclpy.spin_once(observer, timeout_sec=0.05)
+            if end is None and observer.obs.t:
+                end = observer.obs.t[0] + duration_s
+            elif end is None and time.monotonic() > start_deadline:
+                raise RuntimeError(f"no odometry within {startup_timeout_s:.0f} s of start")
             dead = [(s.name, p.returncode) for s, p in zip(specs, procs) if p.poll() is not None]
             if dead:
                 raise RuntimeError(f"node(s) exited early: {dead}")

@@ -24,3 +24,13 @@ def test_sim_node_set_command_lines() -> None:
 def test_robot_node_set_remaps_driver_topics() -> None:
     (spec,) = robot_nodes()
     assert {a for a, _ in spec.remappings} == {"joint_states", "imu", "joint_targets", "cmd_vel"}
+
+
+def test_robot_launch_arguments_override_the_yaml() -> None:
+    (spec,) = robot_nodes("/m/policy.engine", {"backend": "tensorrt", "rt_priority": 80,
+                                               "cpu_affinity": "3"})
+    cmd = command_line(spec)
+    last_file = max(i for i, a in enumerate(cmd) if a == "--params-file")
+    for p in ("model_path:=/m/policy.engine", "backend:=tensorrt", "rt_priority:=80",
+              "cpu_affinity:=3"):
+        assert p in cmd and cmd.index(p) > last_file, (p, cmd)

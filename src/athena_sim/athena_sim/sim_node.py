@@ -48,6 +48,15 @@ def reset_to_stand(model: mujoco.MjModel, data: mujoco.MjData) -> None:
     mujoco.mj_forward(model, data)
 
 
+def push_base(data: mujoco.MjData, rng: np.random.Generator, speed: float) -> None:
+    """Kick the base: add ``speed`` m/s of horizontal velocity in a random direction.
+
+    A velocity change of the floating base, as Isaac Lab's push event does.
+    """
+    ang = rng.uniform(0, 2 * np.pi)
+    data.qvel[0:2] += speed * np.array([np.cos(ang), np.sin(ang)])
+
+
 class SimNode(Node):
     """MuJoCo behind joint_targets → joint_states / imu / odom / clock."""
 
@@ -159,8 +168,7 @@ class SimNode(Node):
             else:
                 self.data.ctrl[self.act] = self.robot.default_positions
             if push_every and self.ticks and self.ticks % push_every == 0:
-                ang = self.rng.uniform(0, 2 * np.pi)
-                self.data.qvel[0:2] += self.push_speed * np.array([np.cos(ang), np.sin(ang)])
+                push_base(self.data, self.rng, self.push_speed)
                 self.pushes += 1
             mujoco.mj_step(self.model, self.data)
             self.ticks += 1
