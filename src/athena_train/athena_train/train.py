@@ -7,6 +7,9 @@ The run directory (``logs/athena_train/<experiment>/<run>``) holds the config du
 TensorBoard events and checkpoints ``model_<it>.pt``, each written atomically (tmp file +
 ``os.replace``) so a kill -9 never leaves a half-written checkpoint. ``--resume`` continues
 from the newest checkpoint of the run (iteration counter, optimizer and normalizer included).
+
+``--distributed`` runs one process per GPU (torchrun; rsl-rl's data-parallel PPO, see
+``athena_train.distributed``); ``--num_envs`` is per process.
 """
 
 from __future__ import annotations
@@ -19,6 +22,20 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from athena_train.distributed import (
+    MULTICAST_OFF,
+    SINGLE,
+    Rank,
+    current_rank,
+    default_nproc,
+    launch,
+    parameter_checksum,
+    rank_device,
+    rank_seed,
+    runner_class,
+    set_multicast_off,
+)
 
 DEFAULT_LOG_ROOT = Path("logs") / "athena_train"
 
@@ -130,23 +147,25 @@ def install_progress(runner: object, total: int, steps_per_it: int) -> None:
     logger.log = log
 
 
-def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool) -> object:
+def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool,
+                   rank: Rank = SINGLE) -> object:
     """An rsl-rl OnPolicyRunner writing into ``run_dir``, resumed from its newest checkpoint.
 
-    Writes the config dump and git commit, and makes checkpoint writes atomic.
+    Rank 0 writes the config dump and git commit; checkpoint writes are atomic. Every rank
+    resumes from the same checkpoint (rsl-rl broadcasts rank 0's parameters at the start).
     """
     from importlib.metadata import version
 
     from isaaclab.utils.io import dump_yaml
     from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
-    from rsl_rl.runners import OnPolicyRunner
 
     agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, version("rsl-rl-lib"))
     run_dir.mkdir(parents=True, exist_ok=True)
-    dump_yaml(str(run_dir / "params" / "env.yaml"), env.unwrapped.cfg)
-    dump_yaml(str(run_dir / "params" / "agent.yaml"), agent_cfg)
-    (run_dir / "git.txt").write_text(f"{git_commit()}\n", encoding="utf-8")
-    runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=str(run_dir),
+    if rank.is_main:
+        dump_yaml(str(run_dir / "params" / "env.yaml"), env.unwrapped.cfg)
+        dump_yaml(str(run_dir / "params" / "agent.yaml"), agent_cfg)
+        (run_dir / "git.txt").write_text(f"{git_commit()}\n", encoding="utf-8")
+    runner = runner_class()(env, agent_cfg.to_dict(), log_dir=str(run_dir),
                             device=agent_cfg.device)
     install_atomic_save(runner)
     ckpt = latest_checkpoint(run_dir) if resume else None
@@ -160,17 +179,21 @@ def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool) 
     return runner
 
 
-def learn(runner: object, env: object, agent_cfg: object, run_dir: Path) -> Path:
+def learn(runner: object, env: object, agent_cfg: object, run_dir: Path,
+          rank: Rank = SINGLE) -> Path:
     """Run the iterations left up to ``agent_cfg.max_iterations``; return the last checkpoint."""
     start = runner.current_learning_iteration if runner.resumed_from else 0
     remaining = max(agent_cfg.max_iterations - start, 0)
-    install_progress(runner, remaining, agent_cfg.num_steps_per_env * env.num_envs)
+    if rank.is_main:
+        steps = agent_cfg.num_steps_per_env * env.num_envs * rank.world_size
+        install_progress(runner, remaining, steps)
     if remaining == 0:
         return runner.resumed_from
     runner.learn(num_learning_iterations=remaining,
                  init_at_random_ep_len=runner.resumed_from is None)
     final = run_dir / f"model_{runner.current_learning_iteration}.pt"
-    if not final.exists():  # rsl-rl saves at the end of learn; make sure the last one is there
+    # rsl-rl saves at the end of learn; make sure the last one is there (rank 0 only writes)
+    if rank.is_main and not final.exists():
         runner.save(str(final))
     return final
 
@@ -178,8 +201,18 @@ def learn(runner: object, env: object, agent_cfg: object, run_dir: Path) -> Path
 def train(task: str, num_envs: int | None, device: str, seed: int, max_iterations: int | None,
           run_name: str, resume: bool, log_root: Path, save_interval: int | None = None,
           physics: str = "newton") -> Path:
-    """Train; return the run directory (checkpoints, TensorBoard, config dump)."""
+    """Train; return the run directory (checkpoints, TensorBoard, config dump).
+
+    Under torchrun each process trains on its own device with its own seed; ``num_envs`` is
+    per process.
+    """
     t_start = time.time()
+    rank = current_rank()
+    if rank.distributed:
+        set_multicast_off()
+        print(f"[train] rank {rank.rank} multicast off: "
+              + " ".join(f"{k}={os.environ[k]}" for k in MULTICAST_OFF), flush=True)
+    device, seed = rank_device(device, rank), rank_seed(seed, rank)
     env, agent_cfg = make_env_and_cfg(task, num_envs, device, seed, physics)
     if max_iterations is not None:
         agent_cfg.max_iterations = max_iterations
@@ -187,10 +220,14 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
         agent_cfg.save_interval = save_interval
     agent_cfg.run_name = run_name
     run_dir = (log_root / agent_cfg.experiment_name / run_name).resolve()
-    runner = prepare_runner(env, agent_cfg, run_dir, resume)
-    print(f"[train] {task} envs={env.num_envs} device={device} start-up "
-          f"{time.time() - t_start:.1f}s run_dir={run_dir}", flush=True)
-    final = learn(runner, env, agent_cfg, run_dir)
+    runner = prepare_runner(env, agent_cfg, run_dir, resume, rank)
+    print(f"[train] {task} rank {rank.rank}/{rank.world_size} envs={env.num_envs} "
+          f"device={device} seed={seed} start-up {time.time() - t_start:.1f}s "
+          f"run_dir={run_dir}", flush=True)
+    final = learn(runner, env, agent_cfg, run_dir, rank)
+    if rank.distributed:  # equal on every rank when the all-reduce kept them in sync
+        print(f"[train] rank {rank.rank} actor parameter checksum "
+              f"{parameter_checksum(runner):.9e}", flush=True)
     env.close()
     print(f"[train] done in {time.time() - t_start:.1f}s -> {final}", flush=True)
     return run_dir
@@ -210,7 +247,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="continue from the newest checkpoint of --run_name")
     ap.add_argument("--physics", default="newton", choices=("newton", "physx"))
     ap.add_argument("--log_root", type=Path, default=DEFAULT_LOG_ROOT)
+    ap.add_argument("--distributed", action="store_true",
+                    help="one process per GPU through torchrun (gloo on --device cpu); "
+                         "--num_envs is per process")
+    ap.add_argument("--nproc_per_node", type=int, default=None,
+                    help="processes for --distributed (default: visible GPUs; 2 on the CPU)")
     args = ap.parse_args(argv)
+    if args.distributed and "WORLD_SIZE" not in os.environ:  # not yet under torchrun
+        raw = sys.argv[1:] if argv is None else argv
+        return launch(raw, args.nproc_per_node or default_nproc(args.device))
     train(args.task, args.num_envs, args.device, args.seed, args.max_iterations, args.run_name,
           args.resume, args.log_root, args.save_interval, args.physics)
     return 0
