@@ -10,8 +10,9 @@ feeder in *another process* publishes ``imu`` + ``joint_states`` at 500 Hz and r
 
 - the node's tick periods (rate, p50/p99/max, deadline misses = a period > 1 ms late),
 - inference time per call (p50/p99), and the backends' isolated batch-1 latency,
-- end to end: ``joint_states`` stamp → the target that answers it received back by the feeder
-  (both DDS hops included, so an upper bound of stamp → publish),
+- end to end: ``joint_states`` stamp → the node publishing the target that answers it
+  (``stamp_to_publish``, the node's clock at publish), and → the feeder receiving that target
+  back (``end_to_end``, both DDS hops included),
 - the floor: a bare rclpy 500 Hz timer under the same feeder load, same statistics.
 
 Figures go to the JSON file; nothing here is asserted (the tests assert behaviour).
@@ -118,6 +119,7 @@ def run_node(mode: str, model: Path, seconds: float, warmup: float) -> dict:
     from athena_policy_node.safety import State
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
+    from rclpy.time import Time
 
     out = Path(tempfile.mkdtemp()) / "lat.json"
     feed = start_feeder(seconds + 3.0, warmup + 1.0, out)
@@ -127,6 +129,13 @@ def run_node(mode: str, model: Path, seconds: float, warmup: float) -> dict:
         Parameter("infer_every_tick", value=True), Parameter("soft_start_s", value=0.2)])
     n = int(seconds / TICK_S * 1.5)
     node.tick_log, node._infer_times = deque(maxlen=n), deque(maxlen=n)
+    to_publish: deque = deque(maxlen=n)
+    publish, clock = node._publish, node.get_clock()
+
+    def timed_publish(target, stamp) -> None:  # noqa: ANN001 - the node's own signature
+        publish(target, stamp)
+        to_publish.append((clock.now() - Time.from_msg(stamp)).nanoseconds * 1e-9)
+    node._publish = timed_publish
     ex = SingleThreadedExecutor()
     ex.add_node(node)
     node.start()
@@ -140,7 +149,8 @@ def run_node(mode: str, model: Path, seconds: float, warmup: float) -> dict:
     result = {"mode": mode, "state": node.sm.state.value,
               "faults": {f.name.lower(): c for f, c in node.sm.faults.items()},
               "backend": node.backend.name, **period_stats(ticks),
-              **latency_stats(infer, "inference")}
+              **latency_stats(infer, "inference"),
+              **latency_stats(list(to_publish)[int(warmup / TICK_S):], "stamp_to_publish")}
     ran = State.RUNNING in [new for _, new, _ in node.sm.transitions]
     node.destroy_node()
     rclpy.try_shutdown()
