@@ -52,6 +52,9 @@ class SafetyConfig:
     # and then, and every such spike dropped a walking robot into safe mode: docs/sim.md.)
     max_inference_s: float = 0.02
     soft_start_s: float = 2.0
+    # WAITING → SOFT_START only once every sensor has been fresh and valid for this long:
+    # streams are often bursty while DDS discovery and the driver start up.
+    sensors_ready_s: float = 0.2
 
 
 def tilt_angle(gravity_body: np.ndarray) -> float:

@@ -85,7 +85,11 @@ class Feeder:
 
 
 class Harness:
-    """The policy node and a feeder node in one process, spun by a background executor."""
+    """The policy node and a feeder node in one process, each spun by its own executor thread.
+
+    (As in production, where they are separate processes, the node's executor serves only the
+    node: one executor for both made the 500 Hz timer share its thread with the feeder's.)
+    """
 
     def __init__(self, model, **params) -> None:
         self.context = rclpy.Context()
@@ -96,11 +100,18 @@ class Harness:
         self.node = PolicyNode(context=self.context, parameter_overrides=overrides)
         self.peer = rclpy.create_node("feeder", context=self.context)
         self.feeder = Feeder(self.peer)
+        # a probe beside the node, dispatched by the node's executor: it sees a message when
+        # the node does (fault-latency tests time the node's reaction from it)
+        self.probe = rclpy.create_node("probe", context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
-        self.executor.add_node(self.peer)
-        self._spin = threading.Thread(target=self.executor.spin, daemon=True)
-        self._spin.start()
+        self.executor.add_node(self.probe)
+        self.peer_executor = SingleThreadedExecutor(context=self.context)
+        self.peer_executor.add_node(self.peer)
+        self._spinners = [threading.Thread(target=ex.spin, daemon=True)
+                          for ex in (self.executor, self.peer_executor)]
+        for t in self._spinners:
+            t.start()
         self.node.start()
 
     def wait_state(self, state: State, timeout: float = 5.0) -> bool:
@@ -115,16 +126,22 @@ class Harness:
         self.feeder.stop()
         self.node.shutdown()
         self.executor.shutdown(timeout_sec=1.0)
+        self.peer_executor.shutdown(timeout_sec=1.0)
+        for t in self._spinners:  # no callback may run while the nodes are destroyed
+            t.join(timeout=2.0)
         self.node.destroy_node()
+        self.probe.destroy_node()
         self.peer.destroy_node()
         rclpy.shutdown(context=self.context)
 
 
-@pytest.fixture
-def harness(test_policy):
+@pytest.fixture(params=["timer", "thread", "event"])
+def harness(test_policy, request):
+    """Makes a Harness; every test using it runs once per loop mode."""
     made = []
 
     def make(**params) -> Harness:
+        params.setdefault("loop_mode", request.param)
         h = Harness(test_policy, **params)
         made.append(h)
         return h

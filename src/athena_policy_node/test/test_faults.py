@@ -19,13 +19,13 @@ def ticks_after(node, t0: float, t1: float) -> int:
 
 
 class Arrival:
-    """Time at which the feeder peer itself receives the first message after arm()."""
+    """Time at which the probe beside the node receives the first message after arm()."""
 
     def __init__(self, h, msg_type, topic) -> None:
         from rclpy.qos import qos_profile_sensor_data
         self.t = None
         self._armed = threading.Event()
-        h.peer.create_subscription(msg_type, topic, self._cb, qos_profile_sensor_data)
+        h.probe.create_subscription(msg_type, topic, self._cb, qos_profile_sensor_data)
 
     def arm(self) -> None:
         self.t = None
