@@ -75,6 +75,10 @@ class SimNode(Node):
         self.rng = np.random.default_rng(int(p("seed", 0).value))
         self.record_path = str(p("record_path", "").value)   # .gif/.mp4; "" = no recording
         self.record_fps = float(p("record_fps", 20.0).value)
+        # Hold physics (publishing the initial state) until the first joint_targets arrive,
+        # like a robot powered on by its controller: a controller that starts late never
+        # meets a robot that has been pushed or has drifted without it.
+        self.start_on_targets = bool(p("start_on_targets", True).value)
         self._frames_qpos: list[np.ndarray] = []
 
         self.robot = load_robot_contract()
@@ -167,15 +171,19 @@ class SimNode(Node):
                 self.data.ctrl[self.act] = np.clip(self._targets, self.ctrl_lo, self.ctrl_hi)
             else:
                 self.data.ctrl[self.act] = self.robot.default_positions
-            if push_every and self.ticks and self.ticks % push_every == 0:
-                push_base(self.data, self.rng, self.push_speed)
-                self.pushes += 1
-            mujoco.mj_step(self.model, self.data)
-            self.ticks += 1
-            if self.record_path and self.ticks % record_every == 0:
-                self._frames_qpos.append(self.data.qpos.copy())  # rendered at shutdown
+            stepping = self._targets is not None or not self.start_on_targets
+            if stepping:
+                if push_every and self.ticks and self.ticks % push_every == 0:
+                    push_base(self.data, self.rng, self.push_speed)
+                    self.pushes += 1
+                mujoco.mj_step(self.model, self.data)
+                self.ticks += 1
+                if self.record_path and self.ticks % record_every == 0:
+                    self._frames_qpos.append(self.data.qpos.copy())  # rendered at shutdown
+            else:  # waiting for the controller: real-time factor counts from the first step
+                self.wall_t0 = time.monotonic()
             try:
-                self._publish()
+                self._publish(with_odom=stepping)
             except Exception:  # noqa: BLE001 - context shut down under us (Ctrl-C): stop quietly
                 if rclpy.ok():
                     raise
@@ -195,7 +203,7 @@ class SimNode(Node):
                 elif sleep < -0.1:  # far behind (e.g. CPU contention): don't burst to catch up
                     next_t = time.monotonic()
 
-    def _publish(self) -> None:
+    def _publish(self, with_odom: bool = True) -> None:
         d = self.data
         sd = d.sensordata
         stamp = self._sim_stamp()
@@ -230,7 +238,7 @@ class SimNode(Node):
         clock = Clock()
         clock.clock = stamp
         self.pub_clock.publish(clock)
-        if self.ticks % max(1, int(self.rate_hz // 50)) == 0:
+        if with_odom and self.ticks % max(1, int(self.rate_hz // 50)) == 0:
             self._publish_odom(stamp)
 
     def _sim_stamp(self):  # noqa: ANN202 - builtin_interfaces Time

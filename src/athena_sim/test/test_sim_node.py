@@ -29,7 +29,9 @@ def _spin_for(executor, seconds: float) -> None:
 
 
 def test_publishes_valid_messages_at_500hz(ros) -> None:
-    sim = SimNode()
+    # physics running without a controller (it holds the default pose), sensors at 500 Hz
+    sim = SimNode(parameter_overrides=[rclpy.parameter.Parameter("start_on_targets",
+                                                                 value=False)])
     probe = Node("probe")
     got = {"js": [], "imu": []}
     probe.create_subscription(JointState, "joint_states", lambda m: got["js"].append(m),
@@ -55,6 +57,27 @@ def test_publishes_valid_messages_at_500hz(ros) -> None:
     # 2 shared cores: accept ≥ 80 % of 500 Hz on receipt, the sim's own count is tighter
     assert rate > 400, f"joint_states received at {rate:.0f} Hz"
     assert sim.rate_measured > 450, f"sim loop at {sim.rate_measured:.0f} Hz"
+
+
+def test_physics_waits_for_the_controller(ros) -> None:
+    sim = SimNode()
+    probe = Node("probe")
+    got = []
+    probe.create_subscription(JointState, "joint_states", got.append, qos_profile_sensor_data)
+    pub = probe.create_publisher(JointState, "joint_targets", qos_profile_sensor_data)
+    ex = SingleThreadedExecutor()
+    ex.add_node(sim)
+    ex.add_node(probe)
+    _spin_for(ex, 1.0)
+    held_t, n_held = sim.data.time, len(got)
+    pub.publish(JointState(name=list(sim.robot.joint_names),
+                           position=sim.robot.default_positions.tolist()))
+    _spin_for(ex, 1.0)
+    sim_t = sim.data.time
+    sim.destroy_node()
+    probe.destroy_node()
+    assert held_t == 0.0 and n_held > 300, (held_t, n_held)  # paused, sensors still flowing
+    assert sim_t > 0.5, sim_t                                # stepping once targets came
 
 
 def test_closed_loop_with_policy_node(ros, tmp_path) -> None:
