@@ -44,6 +44,7 @@ from athena_policy_node.realtime import apply_realtime, current_policy, parse_cp
 from athena_policy_node.safety import (
     Fault,
     SafetyConfig,
+    StaleDebounce,
     State,
     StateMachine,
     TargetLimiter,
@@ -73,6 +74,7 @@ class PolicyNode(Node):
         self.auto_enable = bool(p("auto_enable", True).value)
         self.cfg = SafetyConfig(
             sensor_timeout_s=p("sensor_timeout_s", SafetyConfig.sensor_timeout_s).value,
+            stale_ticks=p("stale_ticks", SafetyConfig.stale_ticks).value,
             max_tilt_rad=p("max_tilt_rad", 1.0).value,
             max_inference_s=p("max_inference_s", SafetyConfig.max_inference_s).value,
             soft_start_s=p("soft_start_s", SafetyConfig.soft_start_s).value,
@@ -102,6 +104,7 @@ class PolicyNode(Node):
         self.ticks_per_policy = 1 if self.infer_every_tick else rates.ticks_per_policy_step
         self.limiter = TargetLimiter(self.robot, rates.policy_dt, rate_scale)
         self.sm = StateMachine()
+        self._stale_debounce = StaleDebounce(self.cfg.stale_ticks)
 
         # latest inputs, each replaced as a whole tuple by its callback (atomic under the GIL)
         self._imu = None          # (quat_xyzw, ang_vel, t_recv)
@@ -268,8 +271,8 @@ class PolicyNode(Node):
         quat, ang_vel, imu_t = imu
         q, qd, joints_t, stamp = joints
         gravity = projected_gravity(quat)
-        fault = check_sensors(now, imu_t, joints_t, gravity,
-                              (quat, ang_vel, q, qd, self._cmd), self.cfg)
+        fault = self._stale_debounce(check_sensors(now, imu_t, joints_t, gravity,
+                                                   (quat, ang_vel, q, qd, self._cmd), self.cfg))
         if fault is None:
             self._last_good_q = q
         if self._enable_requested:

@@ -45,6 +45,8 @@ class SafetyConfig:
     """Watchdog thresholds (from the node's YAML parameters)."""
 
     sensor_timeout_s: float = 0.02
+    # ... at this many consecutive ticks (see StaleDebounce)
+    stale_ticks: int = 2
     max_tilt_rad: float = 1.0
     # An inference is an overrun when its action would arrive after the next one is due (one
     # policy period). A single slow call below that is not a fault: the loop holds the last
@@ -78,6 +80,30 @@ def check_sensors(now: float, imu_time: float, joints_time: float, gravity_body:
     if tilt_angle(gravity_body) > cfg.max_tilt_rad:
         return Fault.TILT
     return None
+
+
+class StaleDebounce:
+    """A stale sensor is a fault only when it is stale at ``ticks`` consecutive ticks.
+
+    When the node itself stalls (garbage collection, preemption on a busy CPU), its first tick
+    afterwards can run before the sensor callbacks that queued up meanwhile, and every sensor
+    then looks old. One tick later (2 ms) a node stall has fresh data again; a sensor dropout
+    is still old. Every other fault passes straight through.
+    """
+
+    STALE = (Fault.STALE_IMU, Fault.STALE_JOINTS)
+
+    def __init__(self, ticks: int) -> None:
+        self.ticks = max(1, int(ticks))
+        self.run = 0
+
+    def __call__(self, fault: Fault | None) -> Fault | None:
+        """The fault to act on this tick."""
+        if fault not in self.STALE:
+            self.run = 0
+            return fault
+        self.run += 1
+        return fault if self.run >= self.ticks else None
 
 
 @dataclass

@@ -54,6 +54,9 @@ def run_fault(h, corrupt, expected: Fault, topic="joint_states"):
     corrupt()
     assert h.wait_state(State.SAFE, timeout=2.0), f"no safe mode; {h.node.sm.transitions}"
     assert h.node.sm.last_fault is expected
+    deadline = time.monotonic() + 1.0   # the probe's callback may come right after the node's
+    while arrival.t is None and time.monotonic() < deadline:
+        time.sleep(0.001)
     assert arrival.t is not None
     n = ticks_after(h.node, arrival.t, h.node.safe_since)
     assert n <= 3, f"{expected.value}: safe mode after {n} ticks"

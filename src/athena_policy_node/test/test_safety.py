@@ -1,4 +1,4 @@
-"""The target limiter: inside the position limits, bounded steps, never NaN."""
+"""Safety helpers: the target limiter (limits, bounded steps, never NaN), the stale debounce."""
 
 import numpy as np
 from athena_policy_node.safety import TargetLimiter
@@ -35,3 +35,14 @@ def test_non_finite_target_holds_previous() -> None:
     bad = robot.default_positions.copy()
     bad[3] = np.nan
     assert np.array_equal(lim(bad), robot.default_positions)
+
+
+def test_stale_debounce_needs_consecutive_ticks() -> None:
+    from athena_policy_node.safety import Fault, StaleDebounce
+
+    d = StaleDebounce(2)
+    assert d(Fault.STALE_IMU) is None                  # one late tick: the node's own stall
+    assert d(None) is None                             # fresh again: nothing happened
+    assert d(Fault.STALE_IMU) is None
+    assert d(Fault.STALE_JOINTS) is Fault.STALE_JOINTS  # stale twice in a row: a dropout
+    assert d(Fault.NON_FINITE) is Fault.NON_FINITE      # other faults act at once
