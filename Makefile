@@ -19,14 +19,17 @@ setup:
 setup-train:
 	@bash scripts/setup.sh --train
 
+# the workspace's Python: .venv (ROS 2 wheels, MuJoCo, ONNX Runtime), then the colcon overlay
+RUN := source .venv/bin/activate && source install/setup.bash &&
+
 sim: setup
-	@source install/setup.bash && python -m athena_bringup.sim_demo $(SIM_ARGS)
+	@$(RUN) python -m athena_bringup.sim_demo $(SIM_ARGS)
 
 test: setup
 	@bash scripts/test.sh
 
 train: setup-train
-	@source install/setup.bash && python -m athena_train.train $(TRAIN_ARGS)
+	@$(RUN) python -m athena_train.train $(TRAIN_ARGS)
 
 clean:
 	rm -rf build install log

@@ -94,6 +94,9 @@ fi
 
 # --- 4. build ------------------------------------------------------------------------------
 log "colcon build --symlink-install"
+# A file deleted from src/ leaves a dangling symlink in build/ that makes setuptools fail
+# ("can't copy ... doesn't exist") on the next symlink build: drop those first.
+[ -d build ] && find build -xtype l -delete
 # shellcheck disable=SC1091
 source "$venv/bin/activate"
 colcon build --symlink-install --event-handlers console_direct- || die "colcon build failed (see log/latest_build)"

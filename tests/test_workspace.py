@@ -45,3 +45,28 @@ def test_installed_in_ament_index(pkg: Path) -> None:
 
     share = Path(get_package_share_directory(pkg.name))
     assert (share / "package.xml").is_file()
+
+
+def test_make_sim_from_a_plain_shell(tmp_path: Path) -> None:
+    """The main job as a user runs it: `make sim` from a shell with no venv or overlay sourced."""
+    import json
+    import os
+    import subprocess
+
+    # what activating .venv and sourcing install/setup.bash set (the ROS wheels' loader marks
+    # its LD_LIBRARY_PATH set-up as done in _ROS_WHEELS_BOOTSTRAP_COMPLETE)
+    drop = ("VIRTUAL_ENV", "PYTHONPATH", "AMENT_PREFIX_PATH", "COLCON_PREFIX_PATH",
+            "CMAKE_PREFIX_PATH", "LD_LIBRARY_PATH", "PYTHONHOME")
+    env = {k: v for k, v in os.environ.items()
+           if k not in drop and not k.startswith(("_ROS_WHEELS", "VIRTUAL_ENV"))}
+    ours = (str(ROOT / ".venv"), str(ROOT / "install"))
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep)
+                                  if not p.startswith(ours))
+    summary = tmp_path / "summary.json"
+    out = subprocess.run(["make", "sim", f"SIM_ARGS=--duration 6 --record '' --json {summary}"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "=== athena sim-to-sim summary ===" in out.stdout
+    s = json.loads(summary.read_text())
+    assert s["policy_node"]["state"] == "running", s["policy_node"]
+    assert not s["fell"], s
