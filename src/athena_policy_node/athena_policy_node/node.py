@@ -81,8 +81,8 @@ class PolicyNode(Node):
             sensors_ready_s=p("sensors_ready_s", SafetyConfig.sensors_ready_s).value,
         )
         rate_scale = p("target_rate_scale", 1.0).value
-        # Real-time settings of the control thread (loop modes thread and event), applied from
-        # inside that thread; a refusal by the kernel is logged, a malformed value refused here.
+        # Real-time settings of the control thread (for timer: the spinning thread), applied
+        # from inside it; a refusal by the kernel is logged, a malformed value refused here.
         self.rt_priority = int(p("rt_priority", 0).value)
         self.cpu_affinity = parse_cpus(str(p("cpu_affinity", "").value))
         if self.rt_priority and not 1 <= self.rt_priority <= 99:
