@@ -25,6 +25,12 @@ import onnxruntime as ort
 from athena_description.model_metadata import read_onnx_metadata
 from athena_description.robot_contract import load_robot_contract
 from athena_policy_node.observation import ObservationBuilder
+from athena_sim.sim_node import (
+    base_linear_velocity_body,
+    contract_indices,
+    load_model,
+    push_base,
+)
 
 from athena_description import paths
 from athena_description import walking_gate as wg
@@ -40,12 +46,7 @@ def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 
     m.opt.timestep = pc.rates.physics_dt
     d = mujoco.MjData(m)
 
-    def jid(kind: mujoco.mjtObj, name: str) -> int:
-        return mujoco.mj_name2id(m, kind, name)
-
-    qadr = [m.jnt_qposadr[jid(mujoco.mjtObj.mjOBJ_JOINT, n)] for n in robot.joint_names]
-    vadr = [m.jnt_dofadr[jid(mujoco.mjtObj.mjOBJ_JOINT, n)] for n in robot.joint_names]
-    act = [jid(mujoco.mjtObj.mjOBJ_ACTUATOR, n.removesuffix("_joint")) for n in robot.joint_names]
+    qadr, vadr, act = contract_indices(m, robot.joint_names)
     d.qpos[2] = robot.standing_base_height + 0.03
     d.qpos[qadr] = robot.default_positions
     d.ctrl[act] = robot.default_positions
@@ -63,9 +64,7 @@ def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 
             mujoco.mj_step(m, d)
         if d.qpos[2] < 0.4:
             return {"cmd": list(cmd), "fell": True, "duration_s": t}
-        rot = np.zeros(9)
-        mujoco.mju_quat2Mat(rot, d.qpos[3:7])
-        v = rot.reshape(3, 3).T @ d.qvel[:3]
+        v = base_linear_velocity_body(d)
         if t >= 1.0:
             lin.append(float(np.linalg.norm(v[:2] - c[:2])))
             yaw.append(abs(float(d.qvel[5] - c[2])))
@@ -80,24 +79,20 @@ def gate_episode(model_path: Path, ep: dict, episode_s: float) -> dict:
     seed; 2 s of standing on the default pose (the node's soft start), then the policy every
     contract period; odometry-like samples at 50 Hz scored from 3 s like sim_demo.score.
     """
-    from athena_bringup.sim_demo import FALL_HEIGHT_M, WARMUP_S
-    from athena_sim.sim_node import load_model, push_base
+    from athena_bringup.session import Observation
+    from athena_bringup.sim_demo import FALL_HEIGHT_M, WARMUP_S, score
 
     robot, pc = load_robot_contract(), read_onnx_metadata(model_path)
     rate = pc.rates.node_rate_hz
     m, d = load_model(ep["friction_scale"], ep["mass_scale"], 1.0 / rate)
-    names = robot.joint_names
-    jid = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n) for n in names]
-    qadr, vadr = m.jnt_qposadr[jid], m.jnt_dofadr[jid]
-    act_of = {int(m.actuator_trnid[a, 0]): a for a in range(m.nu)}
-    act = [act_of[j] for j in jid]
+    qadr, vadr, act = contract_indices(m, robot.joint_names)
     sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    builder, last = ObservationBuilder(pc), np.zeros(len(names))
+    builder, last = ObservationBuilder(pc), np.zeros(len(robot.joint_names))
     rng, cmd = np.random.default_rng(ep["seed"]), np.asarray(ep["cmd"])
     push_every, per_policy = int(round(wg.PUSH_PERIOD_S * rate)), pc.rates.ticks_per_policy_step
     stand, odom_every = int(2.0 * rate), int(rate // 50)
     d.ctrl[act] = robot.default_positions
-    t, pose, twist = [], [], []
+    odom = Observation()  # what the ROS evaluation's observer records, scored the same way
     for k in range(int((episode_s + WARMUP_S) * rate)):
         if k >= stand and (k - stand) % per_policy == 0:
             w, x, y, z = d.qpos[3:7]
@@ -110,23 +105,13 @@ def gate_episode(model_path: Path, ep: dict, episode_s: float) -> dict:
             push_base(d, rng, wg.PUSH_SPEED)
         mujoco.mj_step(m, d)
         if k % odom_every == 0:
-            rot = np.zeros(9)
-            mujoco.mju_quat2Mat(rot, d.qpos[3:7])
-            v = rot.reshape(3, 3).T @ d.qvel[:3]
-            t.append(k / rate)
-            pose.append(d.qpos[0:3].copy())
-            twist.append((v[0], v[1], d.qvel[5]))
+            v = base_linear_velocity_body(d)
+            odom.t.append(k / rate)
+            odom.pose.append(tuple(d.qpos[0:3]))
+            odom.twist.append((v[0], v[1], d.qvel[5]))
             if d.qpos[2] < FALL_HEIGHT_M:
                 break
-    t, pose, twist = np.asarray(t), np.asarray(pose), np.asarray(twist)
-    below = np.nonzero(pose[:, 2] < FALL_HEIGHT_M)[0]
-    keep = t >= WARMUP_S
-    if keep.sum() < 2:
-        keep[-2:] = True
-    out = wg.episode_metrics(t[keep], np.tile(cmd, (int(keep.sum()), 1)), twist[keep],
-                             len(below) > 0, pose[keep, :2], command_change_times=[WARMUP_S])
-    out["fall_time_s"] = float(t[below[0]]) if len(below) else None
-    return out
+    return score(odom, tuple(cmd))
 
 
 def main() -> int:

@@ -178,7 +178,8 @@ class PolicyNode(Node):
             self._joint_error = str(exc)
             return
         self._joints = (q, qd, time.monotonic(), msg.header.stamp)
-        self._wake.set()
+        if self.loop_mode == "event":  # (the other modes have no one waiting on it)
+            self._wake.set()
 
     def _on_cmd(self, msg: Twist) -> None:
         self._cmd = np.array([msg.linear.x, msg.linear.y, msg.angular.z])

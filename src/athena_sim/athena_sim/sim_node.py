@@ -48,6 +48,30 @@ def reset_to_stand(model: mujoco.MjModel, data: mujoco.MjData) -> None:
     mujoco.mj_forward(model, data)
 
 
+def contract_indices(model: mujoco.MjModel,
+                     joint_names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Qpos addresses, dof addresses and actuator ids of ``joint_names``, in that order."""
+    jids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, n) for n in joint_names]
+    if min(jids) < 0:
+        raise RuntimeError(f"MJCF lacks contract joints: "
+                           f"{[n for n, j in zip(joint_names, jids) if j < 0]}")
+    # actuator i drives joint names[i]: map by the actuator's joint id
+    act_of_joint = {int(model.actuator_trnid[a, 0]): a for a in range(model.nu)}
+    return (np.array([model.jnt_qposadr[j] for j in jids]),
+            np.array([model.jnt_dofadr[j] for j in jids]),
+            np.array([act_of_joint[j] for j in jids]))
+
+
+def base_linear_velocity_body(data: mujoco.MjData) -> np.ndarray:
+    """The base's linear velocity in its own (body) frame.
+
+    Free joint: qvel[0:3] is the world-frame linear velocity, qvel[3:6] the body-frame angular.
+    """
+    rot = np.zeros(9)
+    mujoco.mju_quat2Mat(rot, data.qpos[3:7])
+    return rot.reshape(3, 3).T @ data.qvel[0:3]
+
+
 def push_base(data: mujoco.MjData, rng: np.random.Generator, speed: float) -> None:
     """Kick the base: add ``speed`` m/s of horizontal velocity in a random direction.
 
@@ -85,15 +109,7 @@ class SimNode(Node):
         self.model, self.data = load_model(friction, mass, 1.0 / self.rate_hz)
         m = self.model
         names = self.robot.joint_names
-        jids = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, n) for n in names]
-        if min(jids) < 0:
-            raise RuntimeError(f"MJCF lacks contract joints: "
-                               f"{[n for n, j in zip(names, jids) if j < 0]}")
-        self.qadr = np.array([m.jnt_qposadr[j] for j in jids])
-        self.vadr = np.array([m.jnt_dofadr[j] for j in jids])
-        # actuator i drives joint names[i]: map by the actuator's joint id
-        act_of_joint = {int(m.actuator_trnid[a, 0]): a for a in range(m.nu)}
-        self.act = np.array([act_of_joint[j] for j in jids])
+        self.qadr, self.vadr, self.act = contract_indices(m, names)
         self.index = {n: i for i, n in enumerate(names)}
         self.ctrl_lo, self.ctrl_hi = m.actuator_ctrlrange[self.act].T
 
@@ -253,11 +269,8 @@ class SimNode(Node):
         o.pose.pose.position.x, o.pose.pose.position.y, o.pose.pose.position.z = map(float, pos)
         (o.pose.pose.orientation.w, o.pose.pose.orientation.x, o.pose.pose.orientation.y,
          o.pose.pose.orientation.z) = map(float, quat)
-        # free joint: qvel[0:3] is world-frame linear velocity, qvel[3:6] body-frame angular;
         # REP-105 odom twist is in the child (body) frame.
-        rot = np.zeros(9)
-        mujoco.mju_quat2Mat(rot, quat)
-        v_body = rot.reshape(3, 3).T @ d.qvel[0:3]
+        v_body = base_linear_velocity_body(d)
         o.twist.twist.linear.x, o.twist.twist.linear.y, o.twist.twist.linear.z = map(float, v_body)
         (o.twist.twist.angular.x, o.twist.twist.angular.y,
          o.twist.twist.angular.z) = map(float, d.qvel[3:6])
