@@ -64,6 +64,8 @@ def rollout(env: object, checkpoint: Path) -> dict:
     lin_err = torch.zeros(n, device=device)
     yaw_err = torch.zeros(n, device=device)
     count = torch.zeros(n, device=device)
+    lin_end = torch.zeros(n, device=device)  # sampled only at the end of each policy step,
+    yaw_end = torch.zeros(n, device=device)  # as Isaac Lab's rewards see it (for comparison)
     alive_steps = torch.zeros(n, device=device)
     settle_steps = int(round(gate.SETTLE_S / uenv.step_dt))
     for step in range(steps):
@@ -72,13 +74,17 @@ def rollout(env: object, checkpoint: Path) -> dict:
         obs_td, _, dones, extras = env.step(act)
         obs = obs_td["policy"]
         cmd = uenv.command_manager.get_command("base_velocity")
-        v = robot.data.root_lin_vel_b.torch[:, :2]
-        w = robot.data.root_ang_vel_b.torch[:, 2]
+        # the base velocity at every physics substep (walking_gate: every phase counts)
+        sub = uenv.action_manager.get_term("joint_pos").substep_velocity()
+        v_end = robot.data.root_lin_vel_b.torch[:, :2]
+        w_end = robot.data.root_ang_vel_b.torch[:, 2]
         live = alive.float()
         alive_steps += live
         if step >= settle_steps:  # walking_gate: skip SETTLE_S after the command is set
-            lin_err += live * (v - cmd[:, :2]).norm(dim=-1)
-            yaw_err += live * (w - cmd[:, 2]).abs()
+            lin_err += live * (sub[..., :2] - cmd[:, :2]).norm(dim=-1).mean(dim=0)
+            yaw_err += live * (sub[..., 2] - cmd[:, 2]).abs().mean(dim=0)
+            lin_end += live * (v_end - cmd[:, :2]).norm(dim=-1)
+            yaw_end += live * (w_end - cmd[:, 2]).abs()
             count += live
         timeouts = extras.get("time_outs", torch.zeros_like(dones)).bool()
         ended = dones.bool() & alive
@@ -89,12 +95,20 @@ def rollout(env: object, checkpoint: Path) -> dict:
     c = count.clamp(min=1)
     return {"fell": fell.cpu().numpy(), "lin_vel_error": (lin_err / c).cpu().numpy(),
             "yaw_rate_error": (yaw_err / c).cpu().numpy(),
+            "lin_vel_error_end_of_step": (lin_end / c).cpu().numpy(),
+            "yaw_rate_error_end_of_step": (yaw_end / c).cpu().numpy(),
             "duration_s": (alive_steps * uenv.step_dt).cpu().numpy()}
 
 
 def summarize(per_episode: dict) -> dict:
-    """Gate metrics and verdict (athena_description.walking_gate)."""
-    return gate.summarize_episodes(per_episode)
+    """Gate metrics and verdict (athena_description.walking_gate).
+
+    Plus the errors sampled only at the end of each policy step, for comparison.
+    """
+    out = gate.summarize_episodes(per_episode)
+    for k in ("lin_vel_error_end_of_step", "yaw_rate_error_end_of_step"):
+        out[f"mean_{k}"] = float(per_episode[k].mean())
+    return out
 
 
 def evaluate(checkpoints: list[Path], task: str = "Athena-Velocity-Flat-v0",

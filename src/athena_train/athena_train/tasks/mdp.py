@@ -1,8 +1,15 @@
-"""athena's own MDP terms: the contract's observation terms, its action law, motor strength.
+"""athena's own MDP terms: observations, action law, substep velocity tracking, motor strength.
 
 Everything the deployed node must reproduce is defined here once, from the policy contract:
 gait phase from the episode clock, leg-only slices, ``last_action`` = the raw policy output
 clipped to ±action_clip, and targets = default + scale × clip(action) clamped to the limits.
+
+Why substeps: Isaac Lab computes rewards once per policy step, from the state at the end of
+the decimation loop. A policy trained on that learned to be on target exactly there and
+nowhere else: a fresh joint target every 20 ms kicked the pelvis, whose yaw rate swung by
+±0.3 rad/s inside each period (MuJoCo, flat1: yaw error 0.15 rad/s at the sampled phase,
+0.31 rad/s averaged over all phases). The robot's IMU and odometry see every phase, so the
+tracking rewards and the walking gate use the base velocity at every physics substep.
 """
 
 from __future__ import annotations
@@ -58,6 +65,10 @@ class ContractJointPositionAction(JointPositionAction):
             if torch.is_tensor(self._offset) else torch.zeros(n, self.num_envs, self.action_dim,
                                                               device=self.device)
         self._delay = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        # body-frame (vx, vy, wz) of the base before each physics substep of this policy step
+        self.substep_base_velocity = torch.zeros(env.cfg.decimation, self.num_envs, 3,
+                                                 device=self.device)
+        self._substep = 0
 
     def process_actions(self, actions: torch.Tensor) -> None:
         """Store the raw action; compute the (possibly delayed) position target."""
@@ -69,6 +80,25 @@ class ContractJointPositionAction(JointPositionAction):
         self._history[0] = target
         env_idx = torch.arange(self.num_envs, device=self.device)
         self._processed_actions = self._history[self._delay, env_idx]
+        self._substep = 0
+
+    def apply_actions(self) -> None:
+        """Write the targets, and record the base velocity this substep starts from.
+
+        Called once per physics substep (the action term is the only manager that sees every
+        substep): over a policy step the samples are the state after the previous step and
+        after each of the first ``decimation - 1`` substeps, so every phase is covered.
+        """
+        super().apply_actions()
+        if self._substep < self.substep_base_velocity.shape[0]:
+            data = self._asset.data
+            self.substep_base_velocity[self._substep, :, :2] = data.root_lin_vel_b.torch[:, :2]
+            self.substep_base_velocity[self._substep, :, 2] = data.root_ang_vel_b.torch[:, 2]
+            self._substep += 1
+
+    def substep_velocity(self) -> torch.Tensor:
+        """(samples, num_envs, 3) base (vx, vy, wz) recorded during the last policy step."""
+        return self.substep_base_velocity[:max(self._substep, 1)]
 
     def reset(self, env_ids: Sequence[int] | None = None) -> None:
         """Zero the raw action, refill the history with the default pose, redraw the delay."""
@@ -90,6 +120,27 @@ class ContractJointPositionActionCfg(JointPositionActionCfg):
     class_type: type = ContractJointPositionAction
     action_clip: float = 10.0
     max_delay_steps: int = 0
+
+
+# -- rewards --------------------------------------------------------------------------------
+
+
+def track_lin_vel_xy_substep_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
+                                 action_name: str = "joint_pos") -> torch.Tensor:
+    """exp(−‖v_xy,cmd − v_xy,body‖² / std²), averaged over the physics substeps of the step."""
+    v = env.action_manager.get_term(action_name).substep_velocity()
+    cmd = env.command_manager.get_command(command_name)[:, :2]
+    err = torch.sum(torch.square(v[..., :2] - cmd.unsqueeze(0)), dim=-1)
+    return torch.exp(-err / std**2).mean(dim=0)
+
+
+def track_ang_vel_z_substep_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
+                                action_name: str = "joint_pos") -> torch.Tensor:
+    """exp(−(ω_z,cmd − ω_z,body)² / std²), averaged over the physics substeps of the step."""
+    v = env.action_manager.get_term(action_name).substep_velocity()
+    cmd = env.command_manager.get_command(command_name)[:, 2]
+    err = torch.square(v[..., 2] - cmd.unsqueeze(0))
+    return torch.exp(-err / std**2).mean(dim=0)
 
 
 # -- events ---------------------------------------------------------------------------------

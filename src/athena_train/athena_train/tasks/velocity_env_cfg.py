@@ -121,9 +121,10 @@ class AthenaRewards(RewardsCfg):
     """Velocity tracking plus a natural, efficient gait (G1-style humanoid terms)."""
 
     termination_penalty = RewTerm(func=mdp.is_terminated, weight=-200.0)
-    track_lin_vel_xy_exp = RewTerm(func=vel_mdp.track_lin_vel_xy_yaw_frame_exp, weight=1.0,
+    # tracked at every physics substep, in the body frame, as the walking gate measures it
+    track_lin_vel_xy_exp = RewTerm(func=athena_mdp.track_lin_vel_xy_substep_exp, weight=1.0,
                                    params={"command_name": "base_velocity", "std": 0.5})
-    track_ang_vel_z_exp = RewTerm(func=vel_mdp.track_ang_vel_z_world_exp, weight=1.0,
+    track_ang_vel_z_exp = RewTerm(func=athena_mdp.track_ang_vel_z_substep_exp, weight=1.0,
                                   params={"command_name": "base_velocity", "std": 0.5})
     feet_air_time = RewTerm(
         func=vel_mdp.feet_air_time_positive_biped, weight=0.75,
@@ -213,7 +214,8 @@ class AthenaFlatEnvCfg(LocomotionVelocityRoughEnvCfg):
         self.rewards.lin_vel_z_l2.weight = -0.2
         self.rewards.undesired_contacts = None
         self.rewards.flat_orientation_l2.weight = -1.0
-        self.rewards.action_rate_l2.weight = -0.005
+        # G1-flat's -0.005 left 0.1 rad target jumps on knees and ankles every policy step
+        self.rewards.action_rate_l2.weight = -0.01
         self.rewards.dof_acc_l2.weight = -1.0e-7
         self.rewards.dof_acc_l2.params["asset_cfg"] = SceneEntityCfg(
             "robot", joint_names=[".*_hip_.*", ".*_knee_joint"])
