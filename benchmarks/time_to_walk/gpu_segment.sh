@@ -16,7 +16,8 @@ smi=$!
 t0=$(date +%s.%N)
 timeout --signal=KILL "$secs" python -m athena_train.train --device cuda:0 --run_name "$run" \
   --resume --log_root "$logs" --save_interval 25 "$@" > "$OUT/train_${run}_$(date +%s).log" 2>&1
-echo "segment rc=$? wall=$(echo "$(date +%s.%N) - $t0" | bc)s"
+rc=$?
+echo "segment rc=$rc wall=$(awk "BEGIN {print $(date +%s.%N) - $t0}")s"  # (no bc there)
 kill $smi 2>/dev/null
 grep -h "\[train\]" "$OUT"/train_"${run}"_*.log | grep -v "^\[train\] it" | tail -5
 grep -h "^\[train\] it" "$OUT"/train_"${run}"_*.log | awk 'NR%20==1' | tail -40

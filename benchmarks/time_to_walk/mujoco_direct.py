@@ -77,7 +77,8 @@ def gate_episode(model_path: Path, ep: dict, episode_s: float) -> dict:
 
     The sim node's model (500 Hz physics, friction and mass scaled) and push law with its
     seed; 2 s of standing on the default pose (the node's soft start), then the policy every
-    contract period; odometry-like samples at 50 Hz scored from 3 s like sim_demo.score.
+    contract period; odometry-like samples at every physics step, scored from 3 s like
+    sim_demo.score.
     """
     from athena_bringup.session import Observation
     from athena_bringup.sim_demo import FALL_HEIGHT_M, WARMUP_S, score
@@ -90,7 +91,7 @@ def gate_episode(model_path: Path, ep: dict, episode_s: float) -> dict:
     builder, last = ObservationBuilder(pc), np.zeros(len(robot.joint_names))
     rng, cmd = np.random.default_rng(ep["seed"]), np.asarray(ep["cmd"])
     push_every, per_policy = int(round(wg.PUSH_PERIOD_S * rate)), pc.rates.ticks_per_policy_step
-    stand, odom_every = int(2.0 * rate), int(rate // 50)
+    stand, odom_every = int(2.0 * rate), 1  # every physics step, as the gate defines it
     d.ctrl[act] = robot.default_positions
     odom = Observation()  # what the ROS evaluation's observer records, scored the same way
     for k in range(int((episode_s + WARMUP_S) * rate)):

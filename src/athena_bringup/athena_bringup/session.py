@@ -48,7 +48,7 @@ class Observer(Node):
     def __init__(self) -> None:
         super().__init__("athena_observer")
         self.obs = Observation()
-        self.create_subscription(Odometry, "odom", self._on_odom, 50)
+        self.create_subscription(Odometry, "odom", self._on_odom, 500)
         self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 20)
 
     def _on_odom(self, m: Odometry) -> None:

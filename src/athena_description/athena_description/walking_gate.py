@@ -11,6 +11,11 @@ Definitions (per episode, over the time the robot was alive, i.e. before a fall)
 
 - ``lin_vel_error``: mean of ‖v_xy,cmd − v_xy,body‖ (m/s), body-frame (yaw-aligned) velocity.
 - ``yaw_rate_error``: mean of |ω_z,cmd − ω_z,body| (rad/s).
+- Samples: the base velocity at every phase of the 20 ms policy period, not once per policy
+  step (a policy can be on target at the instant it is sampled and wobble in between: flat1
+  did, 0.15 rad/s of yaw error at the end of each period, 0.31 averaged over all phases).
+  Isaac Lab and the direct MuJoCo rollout sample every physics step; the ROS sim publishes
+  odometry every 7th of its 10 ticks per period, which walks through every phase.
 - Samples within ``SETTLE_S`` s after a command change are excluded (the robot needs time
   to accelerate); samples within ``SETTLE_S`` after a push are kept (recovery counts).
 - ``fell``: the episode ended before its time limit (base too low / torso tilted).
@@ -42,7 +47,8 @@ MAX_YAW_RATE_ERROR = 0.2
 
 DEFINITIONS = (
     "lin_vel_error = mean over alive samples of |v_xy,cmd - v_xy,body| (m/s); "
-    "yaw_rate_error = mean of |w_z,cmd - w_z,body| (rad/s); samples within "
+    "yaw_rate_error = mean of |w_z,cmd - w_z,body| (rad/s); velocities sampled at every "
+    "phase of the policy period; samples within "
     f"{SETTLE_S} s after a command change excluded; fell = episode ended before its time limit; "
     f"pass = no_fall_fraction >= {MIN_NO_FALL_FRACTION}, mean lin_vel_error <= "
     f"{MAX_LIN_VEL_ERROR}, mean yaw_rate_error <= {MAX_YAW_RATE_ERROR}"

@@ -94,6 +94,12 @@ class SimNode(Node):
         self.delay_ticks = int(p("sensor_delay_ticks", 0).value)
         self.push_period = float(p("push_period_s", 0.0).value)
         self.push_speed = float(p("push_speed", 0.5).value)
+        # Ground-truth odometry every N physics ticks (10: 50 Hz). The walking gate needs every
+        # phase of the policy period: N coprime with the ticks per policy period (e.g. 7 with
+        # 10) walks through all of them at a fraction of the 500 Hz message load.
+        self.odom_every = int(p("odom_every_ticks", 10).value)
+        if self.odom_every < 1:
+            raise ValueError(f"odom_every_ticks must be >= 1, got {self.odom_every}")
         friction = float(p("friction_scale", 1.0).value)
         mass = float(p("mass_scale", 1.0).value)
         self.rng = np.random.default_rng(int(p("seed", 0).value))
@@ -254,7 +260,7 @@ class SimNode(Node):
         clock = Clock()
         clock.clock = stamp
         self.pub_clock.publish(clock)
-        if with_odom and self.ticks % max(1, int(self.rate_hz // 50)) == 0:
+        if with_odom and self.ticks % self.odom_every == 0:
             self._publish_odom(stamp)
 
     def _sim_stamp(self):  # noqa: ANN202 - builtin_interfaces Time

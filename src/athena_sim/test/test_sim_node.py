@@ -10,6 +10,7 @@ from athena_sim.sim_node import SimNode
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
+from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Imu, JointState
 
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
@@ -30,13 +31,16 @@ def _spin_for(executor, seconds: float) -> None:
 
 def test_publishes_valid_messages_at_500hz(ros) -> None:
     # physics running without a controller (it holds the default pose), sensors at 500 Hz
-    sim = SimNode(parameter_overrides=[rclpy.parameter.Parameter("start_on_targets",
-                                                                 value=False)])
+    # ... and ground-truth odom every 5th tick
+    sim = SimNode(parameter_overrides=[
+        rclpy.parameter.Parameter("start_on_targets", value=False),
+        rclpy.parameter.Parameter("odom_every_ticks", value=5)])
     probe = Node("probe")
-    got = {"js": [], "imu": []}
+    got = {"js": [], "imu": [], "odom": []}
     probe.create_subscription(JointState, "joint_states", lambda m: got["js"].append(m),
                               qos_profile_sensor_data)
     probe.create_subscription(Imu, "imu", lambda m: got["imu"].append(m), qos_profile_sensor_data)
+    probe.create_subscription(Odometry, "odom", lambda m: got["odom"].append(m), 100)
     # (rclpy's MultiThreadedExecutor starves the sim's stepping thread of the GIL here:
     # 6-36 Hz instead of 500; the single-threaded one, as the nodes' own main() use, does not)
     ex = SingleThreadedExecutor()
@@ -57,6 +61,9 @@ def test_publishes_valid_messages_at_500hz(ros) -> None:
     # 2 shared cores: accept ≥ 80 % of 500 Hz on receipt, the sim's own count is tighter
     assert rate > 400, f"joint_states received at {rate:.0f} Hz"
     assert sim.rate_measured > 450, f"sim loop at {sim.rate_measured:.0f} Hz"
+    # stamps are sim time: odom comes every 10 ms of simulated time
+    t_odom = [m.header.stamp.sec + 1e-9 * m.header.stamp.nanosec for m in got["odom"][-50:]]
+    assert np.allclose(np.diff(t_odom), 0.01, atol=1e-6), np.diff(t_odom)
 
 
 def test_physics_waits_for_the_controller(ros) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from athena_train import export
 
-POLICY = Path(__file__).resolve().parents[1] / "policies" / "flat1" / "policy.onnx"
+POLICY = Path(__file__).resolve().parents[1] / "policies" / "flat2" / "policy.onnx"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None,
