@@ -5,9 +5,9 @@ src/athena_train/policies/<run>``
 
 Inputs: the segments' ``train_<run>_<launch epoch>.log`` (progress lines), ``gpu_*.csv``
 (nvidia-smi), the physics ceiling (physics_ceiling.py's JSON, ``--ceiling``), ``gate_*.json``
-(evaluate) and the run's TensorBoard events. Outputs: ``benchmarks/results/time_to_walk.json``, and in the
-policy folder ``curves.png``. Nothing is typed in by hand: every
-figure is read from those files.
+(evaluate) and the run's TensorBoard events. Outputs: ``benchmarks/results/time_to_walk.json``
+and the policy folder's ``curves.png``. Nothing is typed in by hand: every figure is read
+from those files.
 """
 
 from __future__ import annotations

@@ -31,6 +31,21 @@ def sample_episode(rng: np.random.Generator) -> dict:
             "seed": int(rng.integers(1 << 30))}
 
 
+TIMING_KEYS = {"athena_sim": ("real_time_factor", "max_late_ms"),
+               "athena_policy_node: control loop": ("deadline_misses", "period_max_ms",
+                                                    "gc_pause_max_ms", "last_fault")}
+
+
+def timing_evidence(obs) -> dict:  # noqa: ANN001
+    """The nodes' last diagnostics that say whether an episode ran in real time.
+
+    A fall on a shared CPU can be the simulator falling behind or the node stalling, not the
+    policy: each episode's record carries the evidence.
+    """
+    return {f"{name}.{k}": obs.diagnostics.get(name, {}).get(k)
+            for name, keys in TIMING_KEYS.items() for k in keys}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the episodes; print and write the gate JSON; exit 0 on pass, 3 on fail."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -55,10 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         obs = run_nodes(sim_nodes(model, sim, ep["cmd"], node_params),
                         a.episode_s + WARMUP_S)
         m = score(obs, ep["cmd"])
-        m.update(ep, episode=i, wall_s=round(time.monotonic() - t0, 1))
+        m.update(ep, episode=i, wall_s=round(time.monotonic() - t0, 1),
+                 timing=timing_evidence(obs))
         episodes.append(m)
         print(json.dumps({k: m[k] for k in ("episode", "cmd", "fell", "lin_vel_error",
-                                            "yaw_rate_error", "duration_s", "wall_s")}),
+                                            "yaw_rate_error", "duration_s", "wall_s",
+                                            "timing")}),
               flush=True)
     result = wg.summarize_episodes(episodes)
     result.update(policy=model, simulator="mujoco-ros", episode_s=a.episode_s,

@@ -40,7 +40,13 @@ from athena_policy_node.observation import (
     ObservationBuilder,
     projected_gravity,
 )
-from athena_policy_node.realtime import apply_realtime, current_policy, parse_cpus
+from athena_policy_node.realtime import (
+    GcPauseMonitor,
+    apply_realtime,
+    current_policy,
+    freeze_startup_objects,
+    parse_cpus,
+)
 from athena_policy_node.safety import (
     Fault,
     SafetyConfig,
@@ -127,6 +133,7 @@ class PolicyNode(Node):
         self.safe_since: float | None = None         # monotonic time the safe mode began
         self._periods: deque = deque(maxlen=2000)
         self._infer_times: deque = deque(maxlen=2000)
+        self._gc = GcPauseMonitor()
         self._last_tick_t: float | None = None
         self._deadline_misses = 0
         self._ticks_in_window = 0
@@ -196,7 +203,13 @@ class PolicyNode(Node):
 
     # ----------------------------------------------------------------------- loop
     def start(self) -> None:
-        """Start the control thread (thread, event); for timer, call from the spinning thread."""
+        """Start the control thread (thread, event); for timer, call from the spinning thread.
+
+        Everything built so far is frozen out of the garbage collector first (realtime.py).
+        """
+        frozen = freeze_startup_objects()
+        self._gc = GcPauseMonitor()  # from here on: the pauses the control loop can meet
+        self.get_logger().info(f"{frozen} start-up objects frozen out of the garbage collector")
         if self._thread is not None:
             self._thread.start()
         else:  # timer: the ticks run in the thread that spins the executor, i.e. this one
@@ -207,6 +220,7 @@ class PolicyNode(Node):
         self._running = False
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=1.0)
+        self._gc.close()
 
     def _apply_realtime(self) -> None:
         """SCHED_FIFO / CPU affinity for the calling (control) thread, as configured."""
@@ -289,6 +303,11 @@ class PolicyNode(Node):
             else:
                 return
         elif sm.state in (State.SOFT_START, State.RUNNING) and fault is not None:
+            if fault in StaleDebounce.STALE:  # which input went quiet, and for how long
+                self.get_logger().error(
+                    f"sensor ages: imu {(now - imu_t) * 1e3:.1f} ms, joint_states "
+                    f"{(now - joints_t) * 1e3:.1f} ms "
+                    f"(limit {self.cfg.sensor_timeout_s * 1e3:.0f} ms)")
             self._enter_safe(fault)
 
         if sm.state is State.SOFT_START:
@@ -382,6 +401,8 @@ class PolicyNode(Node):
             "deadline_misses": str(self._deadline_misses),
             "inference_p50_us": f"{i50 * 1e6:.1f}",
             "inference_p99_us": f"{i99 * 1e6:.1f}",
+            "gc_collections": str(self._gc.count),
+            "gc_pause_max_ms": f"{self._gc.max_s * 1e3:.3f}",
             "last_fault": self.sm.last_fault.value if self.sm.last_fault else "",
         }
         for fault in Fault:

@@ -1,4 +1,4 @@
-"""Real-time settings for the control thread: SCHED_FIFO priority and CPU affinity.
+"""Real-time settings: SCHED_FIFO priority and CPU affinity, and the garbage collector.
 
 On Linux both calls act on the *calling thread* when given pid 0, so call
 ``apply_realtime`` from inside the control loop's thread, not from the node's constructor.
@@ -11,8 +11,10 @@ as a warning that says what to change, and the loop runs on with the default sch
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 
 
@@ -104,3 +106,40 @@ def current_policy() -> tuple[str, int, tuple[int, ...]]:
              os.SCHED_RR: "SCHED_RR"}
     return (names.get(policy, str(policy)), os.sched_getparam(0).sched_priority,
             tuple(sorted(os.sched_getaffinity(0))))
+
+
+def freeze_startup_objects() -> int:
+    """Collect once, then move every object alive now into the permanent generation.
+
+    Why: the modules, the model and the node built at start-up are ~60 k objects (rclpy,
+    MuJoCo and ONNX Runtime loaded), and every full collection walks them all: 12 ms measured
+    on an idle core, more on a busy one — a pause of every Python thread in the process, the
+    control loop included. Frozen, they are never traversed again. Returns their number.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+class GcPauseMonitor:
+    """Times the interpreter's garbage collections (``gc.callbacks``) for the diagnostics."""
+
+    def __init__(self) -> None:
+        """Start timing every collection of this process."""
+        self.count = 0
+        self.max_s = 0.0
+        self._t0: float | None = None
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        elif self._t0 is not None:
+            self.max_s = max(self.max_s, time.perf_counter() - self._t0)
+            self.count += 1
+            self._t0 = None
+
+    def close(self) -> None:
+        """Stop timing."""
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)

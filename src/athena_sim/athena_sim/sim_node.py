@@ -8,6 +8,7 @@ law at every physics step with ctrl = the latest ``joint_targets`` (matched by n
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -147,6 +148,7 @@ class SimNode(Node):
         self.odom.child_frame_id = "pelvis"
 
         self.ticks = 0
+        self.max_late_s = 0.0  # worst lag of the stepping loop behind real time
         self.falls = 0
         self.pushes = 0
         self.wall_t0 = time.monotonic()
@@ -222,7 +224,9 @@ class SimNode(Node):
                 sleep = next_t - time.monotonic()
                 if sleep > 0:
                     time.sleep(sleep)
-                elif sleep < -0.1:  # far behind (e.g. CPU contention): don't burst to catch up
+                    continue
+                self.max_late_s = max(self.max_late_s, -sleep)  # how far behind real time
+                if sleep < -0.1:  # far behind (e.g. CPU contention): don't burst to catch up
                     next_t = time.monotonic()
 
     def _publish(self, with_odom: bool = True) -> None:
@@ -290,6 +294,7 @@ class SimNode(Node):
         st.values = [KeyValue(key="real_time_factor", value=f"{self.rtf:.3f}"),
                      KeyValue(key="rate_hz", value=f"{self.rate_measured:.1f}"),
                      KeyValue(key="sim_time_s", value=f"{self.data.time:.2f}"),
+                     KeyValue(key="max_late_ms", value=f"{self.max_late_s * 1e3:.1f}"),
                      KeyValue(key="pushes", value=str(self.pushes)),
                      KeyValue(key="base_height_m", value=f"{self.data.qpos[2]:.3f}")]
         arr = DiagnosticArray(status=[st])
@@ -332,6 +337,10 @@ def main(args: list[str] | None = None) -> None:
     """``ros2 run athena_sim sim_node --ros-args --params-file config/sim.yaml``."""
     rclpy.init(args=args)
     node = SimNode()
+    # The stepping loop is Python too: keep full collections off the start-up objects (see
+    # athena_policy_node.realtime.freeze_startup_objects; the sim does not depend on the node).
+    gc.collect()
+    gc.freeze()
     try:
         rclpy.spin(node)
     except KeyboardInterrupt:

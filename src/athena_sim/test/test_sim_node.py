@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import rclpy
 from athena_sim.sim_node import SimNode
+from nav_msgs.msg import Odometry
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Imu, JointState
 
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
