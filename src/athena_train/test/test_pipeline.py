@@ -76,6 +76,29 @@ def test_env_observation_equals_node_builder(env_and_cfg) -> None:
         np.testing.assert_allclose(obs[e].numpy(), expected, atol=1e-5, rtol=1e-5)
 
 
+def test_tracking_sees_every_physics_substep(env_and_cfg) -> None:
+    """Tracking rewards and gate read the base velocity before each physics substep.
+
+    One sample per substep, each a different state, the first the previous step's end.
+    """
+    env, _ = env_and_cfg
+    uenv = env.unwrapped
+    robot, term = uenv.scene["robot"], uenv.action_manager.get_term("joint_pos")
+    gen = torch.Generator().manual_seed(2)
+    env.step(torch.randn(2, ACTION_DIM, generator=gen))
+    w_end = robot.data.root_ang_vel_b.torch[:, 2].clone()
+    env.step(torch.randn(2, ACTION_DIM, generator=gen))
+    sub = term.substep_velocity()
+    assert sub.shape == (uenv.cfg.decimation, 2, 3)
+    torch.testing.assert_close(sub[0, :, 2], w_end)
+    assert (sub[1:, :, 2] != sub[:-1, :, 2]).all()  # a new state before every substep
+    rew = uenv.reward_manager.get_term_cfg("track_ang_vel_z_exp").func(
+        uenv, command_name="base_velocity", std=0.5)
+    cmd = uenv.command_manager.get_command("base_velocity")[:, 2]
+    expected = torch.exp(-torch.square(sub[..., 2] - cmd) / 0.25).mean(dim=0)
+    torch.testing.assert_close(rew, expected)
+
+
 def test_two_ppo_iterations_export_and_node_backend(env_and_cfg, tmp_path) -> None:
     """2 PPO iterations → checkpoint → ONNX (+contract) → the node's ONNX Runtime backend."""
     from athena_description.model_metadata import read_onnx_metadata
