@@ -208,7 +208,7 @@ class PolicyNode(Node):
         Everything built so far is frozen out of the garbage collector first (realtime.py).
         """
         frozen = freeze_startup_objects()
-        self._gc = GcPauseMonitor()  # from here on: the pauses the control loop can meet
+        self._gc.reset()  # from here on: the pauses the control loop can meet
         self.get_logger().info(f"{frozen} start-up objects frozen out of the garbage collector")
         if self._thread is not None:
             self._thread.start()

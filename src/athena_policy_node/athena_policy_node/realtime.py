@@ -139,6 +139,10 @@ class GcPauseMonitor:
             self.count += 1
             self._t0 = None
 
+    def reset(self) -> None:
+        """Forget the collections so far (e.g. the deliberate one before ``gc.freeze``)."""
+        self.count, self.max_s = 0, 0.0
+
     def close(self) -> None:
         """Stop timing."""
         if self._on_gc in gc.callbacks:

@@ -8,6 +8,7 @@ with RLIMIT_RTPRIO 0 -- the situation of a container started without --cap-add S
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import resource
@@ -16,7 +17,12 @@ import subprocess
 import sys
 
 import pytest
-from athena_policy_node.realtime import apply_realtime, parse_cpus
+from athena_policy_node.realtime import (
+    GcPauseMonitor,
+    apply_realtime,
+    freeze_startup_objects,
+    parse_cpus,
+)
 
 CHILD = """
 import json, logging, sys
@@ -95,3 +101,19 @@ def test_node_refuses_a_malformed_realtime_setting(harness):
         harness(rt_priority=150)
     with pytest.raises(ValueError):
         harness(cpu_affinity="3-1")
+
+
+def test_gc_freeze_and_pause_monitor() -> None:
+    """Freezing leaves objects out of collections; the monitor times, resets, unregisters."""
+    mon = GcPauseMonitor()
+    try:
+        assert freeze_startup_objects() > 0 and gc.get_freeze_count() > 0
+        assert mon.count >= 1  # the deliberate collection before the freeze
+        mon.reset()
+        assert (mon.count, mon.max_s) == (0, 0.0)
+        gc.collect()
+        assert mon.count == 1 and mon.max_s > 0.0
+    finally:
+        mon.close()
+        gc.unfreeze()
+    assert mon._on_gc not in gc.callbacks
