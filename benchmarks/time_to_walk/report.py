@@ -98,6 +98,10 @@ def main() -> int:
     ap.add_argument("--policy_dir", type=Path, required=True)
     ap.add_argument("--out", type=Path,
                     default=ROOT / "benchmarks" / "results" / "time_to_walk.json")
+    ap.add_argument("--kernel_cache", choices=("cold", "warm"), default="cold",
+                    help="state of warp's kernel cache when the first segment started: cold "
+                         "= first run on the machine (kernels compiled), warm = compiled by "
+                         "an earlier run, as on any later run of the same code")
     args = ap.parse_args()
 
     segs = segments(args.device_dir, args.run)
@@ -130,7 +134,7 @@ def main() -> int:
     n_envs, n_steps = 4096, 24
     coll_fps = [n_envs * n_steps / t for it, t in coll if it > 10 and t > 0]
     mem = []
-    for csv in glob.glob(str(args.device_dir / "*" / "gpu_*.csv")):
+    for csv in glob.glob(str(args.device_dir / "*" / f"gpu_{args.run}_*.csv")):
         for line in Path(csv).read_text().splitlines()[1:]:
             m = re.search(r",\s*(\d+) MiB", line)
             if m:
@@ -141,11 +145,12 @@ def main() -> int:
         "task": "Athena-Velocity-Flat-v0", "num_envs": n_envs, "device": ceiling["device"],
         "first_passing_checkpoint_iteration": first_pass,
         "wall_clock_to_gate_s": round(wall, 1),
+        "run": args.run, "warp_kernel_cache": args.kernel_cache,
         "wall_clock_note": "sum of training-process time of the segments up to the first "
-                           "checkpoint that passes the gate in Isaac Lab (start-up with a cold "
-                           "warp kernel cache included, segments killed at their time limit "
-                           "and resumed from the last checkpoint); device-call gaps between "
-                           "segments excluded and listed",
+                           "checkpoint that passes the gate in Isaac Lab (start-up included, "
+                           f"with a {args.kernel_cache} warp kernel cache; segments killed at "
+                           "their time limit and resumed from the last checkpoint); device-call "
+                           "gaps between segments excluded and listed",
         "gaps_between_segments_s": [round(g, 1) for g in gaps],
         "segments": [{k: v for k, v in s.items() if k != "progress"} for s in segs],
         "env_steps_per_s_overall_median": round(overall) if overall else None,
