@@ -37,6 +37,7 @@ class Observation:
     """What the observer saw: ground-truth odometry and the latest diagnostics per name."""
 
     t: list = field(default_factory=list)          # monotonic receive time
+    stamp: list = field(default_factory=list)      # the odometry's header stamp: sim time (s)
     pose: list = field(default_factory=list)       # x, y, z
     twist: list = field(default_factory=list)      # body vx, vy, wz
     diagnostics: dict = field(default_factory=dict)
@@ -54,6 +55,7 @@ class Observer(Node):
     def _on_odom(self, m: Odometry) -> None:
         p, v, w = m.pose.pose.position, m.twist.twist.linear, m.twist.twist.angular
         self.obs.t.append(time.monotonic())
+        self.obs.stamp.append(m.header.stamp.sec + m.header.stamp.nanosec * 1e-9)
         self.obs.pose.append((p.x, p.y, p.z))
         self.obs.twist.append((v.x, v.y, w.z))
 
@@ -66,8 +68,9 @@ def run_nodes(specs: list[NodeSpec], duration_s: float, log=print,  # noqa: ANN0
               verbose: bool = False, startup_timeout_s: float = 60.0) -> Observation:
     """Start the nodes, observe for ``duration_s``, stop them with SIGINT; the observation.
 
-    ``duration_s`` counts from the first odometry sample (the simulation running), so process
-    start-up, which varies with the machine's load, never eats into the observed time.
+    ``duration_s`` counts from the simulation's first step (the first odometry sample's receive
+    time less its stamp), so process start-up and discovery, which vary with the machine's
+    load, never eat into the observed time.
     """
     procs = []
     rclpy.init()
@@ -81,7 +84,8 @@ def run_nodes(specs: list[NodeSpec], duration_s: float, log=print,  # noqa: ANN0
         while end is None or time.monotonic() < end:
             rclpy.spin_once(observer, timeout_sec=0.05)
             if end is None and observer.obs.t:
-                end = observer.obs.t[0] + duration_s
+                # from the sim's first step (first sample's receive time less its sim time)
+                end = observer.obs.t[0] - observer.obs.stamp[0] + duration_s
             elif end is None and time.monotonic() > start_deadline:
                 raise RuntimeError(f"no odometry within {startup_timeout_s:.0f} s of start")
             dead = [(s.name, p.returncode) for s, p in zip(specs, procs) if p.poll() is not None]
@@ -111,6 +115,14 @@ def run_nodes(specs: list[NodeSpec], duration_s: float, log=print,  # noqa: ANN0
 
 
 def arrays(obs: Observation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(t relative to the first sample, pose (N,3), twist (N,3)) as arrays."""
-    t = np.asarray(obs.t) - (obs.t[0] if obs.t else 0.0)
+    """(t, pose (N,3), twist (N,3)) as arrays.
+
+    t is the odometry's stamp when it has one: sim time, which starts at the simulator's first
+    step, so the warm-up and the scores count simulated seconds however late discovery
+    delivered the observer's first sample. Without stamps: receive time since the first sample.
+    """
+    if len(obs.stamp) == len(obs.t) and any(obs.stamp):
+        t = np.asarray(obs.stamp, dtype=float)
+    else:
+        t = np.asarray(obs.t, dtype=float) - (obs.t[0] if obs.t else 0.0)
     return t, np.asarray(obs.pose).reshape(-1, 3), np.asarray(obs.twist).reshape(-1, 3)
