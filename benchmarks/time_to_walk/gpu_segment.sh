@@ -14,8 +14,10 @@ nvidia-smi --query-gpu=timestamp,memory.used,utilization.gpu --format=csv -l 5 \
   > "$OUT/gpu_${run}_$(date +%s).csv" 2>&1 &
 smi=$!
 t0=$(date +%s.%N)
+log="$OUT/train_${run}_$(date +%s).log"
+echo "[gpu] $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" > "$log"
 timeout --signal=KILL "$secs" python -m athena_train.train --device cuda:0 --run_name "$run" \
-  --resume --log_root "$logs" --save_interval 25 "$@" > "$OUT/train_${run}_$(date +%s).log" 2>&1
+  --resume --log_root "$logs" --save_interval 25 "$@" >> "$log" 2>&1
 rc=$?
 echo "segment rc=$rc wall=$(awk "BEGIN {print $(date +%s.%N) - $t0}")s"  # (no bc there)
 kill $smi 2>/dev/null

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PROGRESS = re.compile(r"^\[train\] it (\d+) .* elapsed\s+(\d+)s")
 STARTUP = re.compile(r"start-up ([\d.]+)s")
 RESUMED = re.compile(r"resumed from .*model_(\d+)\.pt")
+ENVS = re.compile(r"\benvs=(\d+)")
+GPU = re.compile(r"^\[gpu\] (.+)$")
 
 
 def segments(device_dir: Path, run: str) -> list[dict]:
@@ -34,8 +36,11 @@ def segments(device_dir: Path, run: str) -> list[dict]:
         its = [(int(m.group(1)), int(m.group(2))) for m in map(PROGRESS.match, text) if m]
         startup = next((float(m.group(1)) for m in map(STARTUP.search, text) if m), None)
         resumed = next((int(m.group(1)) for m in map(RESUMED.search, text) if m), None)
+        envs = next((int(m.group(1)) for m in map(ENVS.search, text) if m), None)
+        gpu = next((m.group(1).strip() for m in map(GPU.match, text) if m), None)
         out.append({"log": str(log), "launch_epoch": int(Path(log).stem.rsplit("_", 1)[1]),
                     "startup_s": startup, "resumed_from_checkpoint": resumed,
+                    "num_envs": envs, "gpu": gpu,
                     "first_it": its[0][0] if its else None, "last_it": its[-1][0] if its else None,
                     "progress": its})
     return out
@@ -98,6 +103,9 @@ def main() -> int:
     ap.add_argument("--policy_dir", type=Path, required=True)
     ap.add_argument("--out", type=Path,
                     default=ROOT / "benchmarks" / "results" / "time_to_walk.json")
+    ap.add_argument("--gpu", default=None,
+                    help="the GPU's name, for segments whose log does not say it (logs of "
+                         "gpu_segment.sh after 2026-11-25 start with an '[gpu] <name>' line)")
     ap.add_argument("--kernel_cache", choices=("cold", "warm"), default="cold",
                     help="state of warp's kernel cache when the first segment started: cold "
                          "= first run on the machine (kernels compiled), warm = compiled by "
@@ -131,7 +139,9 @@ def main() -> int:
     steady = [v for it, v in sc.get("Perf/total_fps", []) if it > 10]
     coll = sc.get("Perf/collection_time", [])
     learn = dict(sc.get("Perf/learning_time", []))
-    n_envs, n_steps = 4096, 24
+    n_envs = next(s["num_envs"] for s in segs if s["num_envs"])
+    n_steps = 24
+    gpu = next((s["gpu"] for s in segs if s["gpu"]), args.gpu)
     coll_fps = [n_envs * n_steps / t for it, t in coll if it > 10 and t > 0]
     mem = []
     for csv in glob.glob(str(args.device_dir / "*" / f"gpu_{args.run}_*.csv")):
@@ -140,9 +150,13 @@ def main() -> int:
             if m:
                 mem.append(int(m.group(1)))
     ceiling = json.loads(args.ceiling.read_text())
+    # the ratio means something only against the ceiling of the same GPU and world count
+    same = ceiling["num_envs"] == n_envs and (gpu is None or gpu in ceiling["device"])
+    coll_median = statistics.median(coll_fps) if coll_fps else None
     overall = statistics.median(steady) if steady else None
     figures = {
-        "task": "Athena-Velocity-Flat-v0", "num_envs": n_envs, "device": ceiling["device"],
+        "task": "Athena-Velocity-Flat-v0", "num_envs": n_envs,
+        "device": gpu or ceiling["device"],
         "first_passing_checkpoint_iteration": first_pass,
         "wall_clock_to_gate_s": round(wall, 1),
         "run": args.run, "warp_kernel_cache": args.kernel_cache,
@@ -160,9 +174,12 @@ def main() -> int:
             [v for k, v in learn.items() if k > 10]), 3) if learn else None,
         "gpu_memory_used_max_mib": max(mem) if mem else None,
         "physics_only_ceiling": ceiling,
-        "ratio_collection_to_ceiling": round(statistics.median(coll_fps)
-                                             / ceiling["env_steps_per_s_at_decimation"], 3)
-        if coll_fps else None,
+        "ratio_collection_to_ceiling":
+            round(coll_median / ceiling["env_steps_per_s_at_decimation"], 3)
+            if coll_median and same else None,
+        "ratio_note": None if same else
+            f"no ceiling measured for {n_envs} envs on {gpu}: ratio left out (the ceiling "
+            f"above is {ceiling['num_envs']} worlds on {ceiling['device']})",
         "gate_isaaclab": {str(k): {kk: gate[k].get(kk) for kk in (
             "passed", "fall_rate", "mean_lin_vel_error", "mean_yaw_rate_error", "source")}
             for k in sorted(gate)},
