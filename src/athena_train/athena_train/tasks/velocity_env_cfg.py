@@ -192,7 +192,7 @@ class AthenaFlatEnvCfg(LocomotionVelocityRoughEnvCfg):
         self.scene.env_spacing = 2.5
         # 8192 worlds: most of an env step's cost is fixed (Python, kernel launches), so twice
         # the worlds gave 2x the env-steps/s; the gate needed 1.7x the env-steps and came after
-        # 320 s of iterations instead of 385 s at 4096 (flat5 vs flat4, docs/training.md).
+        # ~320 s of iterations instead of ~390 s at 4096 (flat5 vs flat4, docs/training.md).
         # 3.7 GiB of GPU memory.
         self.scene.num_envs = 8192
         self.scene.terrain.terrain_type = "usd"
