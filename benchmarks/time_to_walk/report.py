@@ -168,8 +168,7 @@ def main() -> int:
         "gaps_between_segments_s": [round(g, 1) for g in gaps],
         "segments": [{k: v for k, v in s.items() if k != "progress"} for s in segs],
         "env_steps_per_s_overall_median": round(overall) if overall else None,
-        "env_steps_per_s_collection_median":
-            round(statistics.median(coll_fps)) if coll_fps else None,
+        "env_steps_per_s_collection_median": round(coll_median) if coll_median else None,
         "learning_time_per_iteration_s_median": round(statistics.median(
             [v for k, v in learn.items() if k > 10]), 3) if learn else None,
         "gpu_memory_used_max_mib": max(mem) if mem else None,
