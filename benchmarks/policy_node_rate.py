@@ -1,4 +1,4 @@
-"""Policy node at 500 Hz with inference on every tick: how steady, how fast (issue 4).
+"""Policy node at 500 Hz with inference on every tick: how steady, how fast.
 
 ``python benchmarks/policy_node_rate.py [--seconds 60] [--modes thread event timer]
 [--out benchmarks/results/policy_node_rate.json]``

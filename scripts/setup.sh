@@ -63,7 +63,11 @@ reqs=(requirements/base.txt)
 [ "$want_train" = 1 ] && reqs+=(requirements/train.txt)
 stamp="$venv/.athena-reqs"
 want_hash="$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want_hash" ]; then
+# A venv set up with --train (by `make test`) already holds everything a base setup (`make
+# sim`) needs: accept it as up to date rather than re-resolving the base lists over it.
+train_hash="$(cat "${reqs[@]}" $([ "$want_train" = 1 ] || echo requirements/train.txt) | sha256sum | cut -d' ' -f1)"
+have_hash="$(cat "$stamp" 2>/dev/null || true)"
+if [ "$have_hash" != "$want_hash" ] && [ "$have_hash" != "$train_hash" ]; then
   req_args=()
   for r in "${reqs[@]}"; do req_args+=(-r "$r"); done
   # With ROS from apt, requirements/ros.txt (rclpy, messages, colcon, numpy, yaml) is left

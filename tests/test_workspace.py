@@ -70,3 +70,32 @@ def test_make_sim_from_a_plain_shell(tmp_path: Path) -> None:
     s = json.loads(summary.read_text())
     assert s["policy_node"]["state"] == "running", s["policy_node"]
     assert not s["fell"], s
+
+
+def test_make_test_sets_up_everything_the_suite_needs() -> None:
+    """`make test` installs the training stack before it tests; CI runs that same command.
+
+    Nothing the suite needs is optional in `make test`, and CI sets up nothing of its own.
+    """
+    import subprocess
+
+    dry = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert "scripts/setup.sh --train" in dry and "scripts/test.sh" in dry, dry
+    ci = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()
+          if ln.strip() and not ln.lstrip().startswith("#")]
+    assert "make test" in ci, ci
+    assert not any("setup.sh" in ln for ln in ci), "CI must not set up beyond `make test`"
+
+
+def test_docs_and_code_reference_only_the_repository() -> None:
+    """No pointer to material outside the repository (the contracts live in docs/)."""
+    hits = []
+    for base in ("src", "docs", "README.md"):
+        for path in ([ROOT / base] if base.endswith(".md") else (ROOT / base).rglob("*")):
+            if path.suffix in {".py", ".md", ".yaml", ".xml", ".cfg", ".sh", ".txt"}:
+                for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                    if "shared/" in line:
+                        hits.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not hits, "\n".join(hits)
+    assert (ROOT / "docs" / "contracts.md").is_file()

@@ -1,4 +1,4 @@
-"""The walking gate in MuJoCo through the real ROS nodes (issue 7), JSON via walking_gate.
+"""The walking gate in MuJoCo through the real ROS nodes, JSON via walking_gate.
 
 ``python -m athena_bringup.evaluate [--episodes 50] [--episode-s 20] [--model X.onnx]
 [--out benchmarks/results/mujoco_gate.json]``. Each episode starts fresh sim + policy node +

@@ -1,4 +1,4 @@
-"""The walking gate (issue 7): metric definitions and thresholds shared by both evaluations.
+"""The walking gate: metric definitions and thresholds shared by both evaluations.
 
 The Isaac Lab evaluation (``athena_train.evaluate``) and the MuJoCo evaluation through the
 ROS node (``athena_bringup.evaluate``) report the same names, computed here. Pure numpy.

@@ -1,9 +1,10 @@
 """Safety: fault checks, the node's state machine, and the target limiter.
 
-States (contract §3): WAITING for sensors → SOFT_START (ramp from the measured pose to the
-default pose) → RUNNING (policy) → SAFE (hold the pose measured at the fault, no policy).
-Any fault in SOFT_START or RUNNING → SAFE. SAFE is left only on request (enable), never by
-itself. Every transition is recorded with its reason for the log and /diagnostics.
+States (docs/contracts.md, section 3): WAITING for sensors → SOFT_START (ramp from the
+measured pose to the default pose) → RUNNING (policy) → SAFE (hold the pose measured at the
+fault, no policy). Any fault in SOFT_START or RUNNING → SAFE. SAFE is left only on request
+(enable), never by itself. Every transition is recorded with its reason for the log and
+/diagnostics.
 """
 
 from __future__ import annotations

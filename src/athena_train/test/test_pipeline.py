@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
+# (skipped at collection where the training stack is missing; `make test` installs it)
 pytest.importorskip("isaaclab", reason="needs the training stack (requirements/train.txt)")
+torch = pytest.importorskip("torch", reason="needs the training stack (requirements/train.txt)")
 
 from athena_description.policy_contract import ACTION_DIM, OBS_DIM, default_policy_contract  # noqa: E402
 from athena_description.robot_contract import load_robot_contract  # noqa: E402
