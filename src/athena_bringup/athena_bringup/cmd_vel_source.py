@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import rclpy
 from geometry_msgs.msg import Twist
 from rclpy.node import Node
@@ -39,5 +41,8 @@ def main(args: list[str] | None = None) -> None:
     except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         pass
     finally:
+        # Ctrl-C under `ros2 launch` arrives twice (the terminal's, then the one launch sends
+        # each process): the second must not interrupt the clean-up (exit -2, a traceback).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         node.destroy_node()
         rclpy.try_shutdown()

@@ -63,3 +63,15 @@ def test_scores_count_sim_time_from_the_odometry_stamps() -> None:
     obs.stamp.clear()                                  # no stamps: receive time from 0
     t, _, _ = arrays(obs)
     assert t[0] == 0.0
+
+
+def test_the_robot_moves_only_on_operator_request() -> None:
+    # On the robot the node waits for ~/enable; the simulation may start by itself.
+    import yaml
+    from athena_bringup.nodes import config
+
+    def auto(name: str) -> bool:
+        params = yaml.safe_load(config(name).read_text())["policy_node"]["ros__parameters"]
+        return params.get("auto_enable", True)   # the node's default: true
+    assert auto("robot.yaml") is False
+    assert auto("sim.yaml") is True

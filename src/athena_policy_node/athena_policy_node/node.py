@@ -17,6 +17,7 @@ are replaced atomically by the callbacks; a tick only reads them.
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
@@ -25,7 +26,8 @@ from collections import deque
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import Twist, TwistStamped
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -33,12 +35,12 @@ from sensor_msgs.msg import Imu, JointState
 from std_srvs.srv import Trigger
 
 from athena_description import ContractError, default_policy_contract, load_robot_contract
+from athena_policy_node.command import CommandConfig, CommandFilter
 from athena_policy_node.inference import load_backend
 from athena_policy_node.observation import (
     JointMatcher,
     MissingJointsError,
     ObservationBuilder,
-    projected_gravity,
 )
 from athena_policy_node.realtime import (
     GcPauseMonitor,
@@ -82,10 +84,16 @@ class PolicyNode(Node):
             sensor_timeout_s=p("sensor_timeout_s", SafetyConfig.sensor_timeout_s).value,
             stale_ticks=p("stale_ticks", SafetyConfig.stale_ticks).value,
             max_tilt_rad=p("max_tilt_rad", 1.0).value,
+            quat_norm_tol=p("quat_norm_tol", SafetyConfig.quat_norm_tol).value,
             max_inference_s=p("max_inference_s", SafetyConfig.max_inference_s).value,
             soft_start_s=p("soft_start_s", SafetyConfig.soft_start_s).value,
             sensors_ready_s=p("sensors_ready_s", SafetyConfig.sensors_ready_s).value,
         )
+        cmd_cfg = CommandConfig(
+            timeout_s=p("cmd_timeout_s", CommandConfig.timeout_s).value,
+            ramp_s=p("cmd_ramp_s", CommandConfig.ramp_s).value,
+            absurd_factor=p("cmd_absurd_factor", CommandConfig.absurd_factor).value)
+        cmd_stamped = bool(p("cmd_vel_stamped", False).value)
         rate_scale = p("target_rate_scale", 1.0).value
         # Real-time settings of the control thread (for timer: the spinning thread), applied
         # from inside it; a refusal by the kernel is logged, a malformed value refused here.
@@ -111,12 +119,13 @@ class PolicyNode(Node):
         self.limiter = TargetLimiter(self.robot, rates.policy_dt, rate_scale)
         self.sm = StateMachine()
         self._stale_debounce = StaleDebounce(self.cfg.stale_ticks)
+        self.cmd = CommandFilter(self.contract.command_ranges, cmd_cfg)
+        self._cmd_lost = False    # the command's timeout has been logged
 
         # latest inputs, each replaced as a whole tuple by its callback (atomic under the GIL)
-        self._imu = None          # (quat_xyzw, ang_vel, t_recv)
+        self._imu = None          # (quat_xyzw, ang_vel, t_recv, orientation_valid)
         self._joints = None       # (q, qd, t_recv, stamp_msg)
         self._joint_error: str | None = None
-        self._cmd = np.zeros(3)
         self._stop_requested = False
         self._enable_requested = False
 
@@ -148,7 +157,7 @@ class PolicyNode(Node):
         self.create_subscription(Imu, "imu", self._on_imu, qos_profile_sensor_data)
         self.create_subscription(JointState, "joint_states", self._on_joints,
                                  qos_profile_sensor_data)
-        self.create_subscription(Twist, "cmd_vel", self._on_cmd,
+        self.create_subscription(TwistStamped if cmd_stamped else Twist, "cmd_vel", self._on_cmd,
                                  QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
         self.create_service(Trigger, "~/enable", self._srv_enable)
         self.create_service(Trigger, "~/stop", self._srv_stop)
@@ -162,7 +171,9 @@ class PolicyNode(Node):
             loop = self._loop if self.loop_mode == "thread" else self._event_loop
             self._thread = threading.Thread(target=loop, name="athena_control", daemon=True)
         elif self.loop_mode == "timer":
-            self.create_timer(self.tick_s, self._tick)
+            # on the steady clock: a step of the system clock (NTP, a user) must not stall it
+            self.create_timer(self.tick_s, self._tick,
+                              clock=Clock(clock_type=ClockType.STEADY_TIME))
         else:
             raise ValueError(f"loop_mode must be 'thread', 'event' or 'timer', "
                              f"not {self.loop_mode!r}")
@@ -174,8 +185,10 @@ class PolicyNode(Node):
     # ----------------------------------------------------------------------- inputs
     def _on_imu(self, msg: Imu) -> None:
         o, w = msg.orientation, msg.angular_velocity
+        # orientation_covariance[0] == -1: the IMU has no orientation estimate (REP-145 / the
+        # sensor_msgs/Imu convention); its quaternion, often all zeros, means nothing
         self._imu = (np.array([o.x, o.y, o.z, o.w]), np.array([w.x, w.y, w.z]),
-                     time.monotonic())
+                     time.monotonic(), msg.orientation_covariance[0] != -1.0)
 
     def _on_joints(self, msg: JointState) -> None:
         try:
@@ -188,8 +201,13 @@ class PolicyNode(Node):
         if self.loop_mode == "event":  # (the other modes have no one waiting on it)
             self._wake.set()
 
-    def _on_cmd(self, msg: Twist) -> None:
-        self._cmd = np.array([msg.linear.x, msg.linear.y, msg.angular.z])
+    def _on_cmd(self, msg: Twist | TwistStamped) -> None:
+        tw = msg.twist if isinstance(msg, TwistStamped) else msg
+        reason = self.cmd.offer((tw.linear.x, tw.linear.y, tw.angular.z), time.monotonic())
+        if reason is not None:  # the robot walks on with the last good command
+            self.get_logger().warning(
+                f"cmd_vel rejected ({reason}: {tw.linear.x}, {tw.linear.y}, {tw.angular.z}); "
+                f"keeping the last valid command", throttle_duration_sec=1.0)
 
     def _srv_enable(self, _req, resp):
         self._enable_requested = True
@@ -283,11 +301,10 @@ class PolicyNode(Node):
                 self._enter_safe(Fault.MISSING_JOINTS)
         if imu is None or joints is None:
             return  # nothing measured yet: publish nothing
-        quat, ang_vel, imu_t = imu
+        quat, ang_vel, imu_t, orientation_valid = imu
         q, qd, joints_t, stamp = joints
-        gravity = projected_gravity(quat)
-        fault = self._stale_debounce(check_sensors(now, imu_t, joints_t, gravity,
-                                                   (quat, ang_vel, q, qd, self._cmd), self.cfg))
+        fault = self._stale_debounce(check_sensors(now, imu_t, joints_t, quat, orientation_valid,
+                                                   (quat, ang_vel, q, qd), self.cfg))
         if fault is None:
             self._last_good_q = q
         if self._enable_requested:
@@ -295,7 +312,7 @@ class PolicyNode(Node):
             if fault is None:
                 self._begin_soft_start(q, self.sm.enable())
             else:
-                self.get_logger().warn(f"enable refused: {fault.value}")
+                self.get_logger().warning(f"enable refused: {fault.value}")
         if sm.state is State.WAITING:
             self._ready_ticks = self._ready_ticks + 1 if fault is None else 0
             if self.auto_enable and self._ready_ticks * self.tick_s >= self.cfg.sensors_ready_s:
@@ -321,7 +338,7 @@ class PolicyNode(Node):
                 self._policy_target = self.robot.default_positions.copy()
         elif sm.state is State.RUNNING:
             if self._tick_count % self.ticks_per_policy == 0:
-                self._run_policy(quat, ang_vel, q, qd)
+                self._run_policy(quat, ang_vel, q, qd, self._command(now))
             self._tick_count += 1
             target = self._policy_target if sm.state is State.RUNNING else self._hold
         else:
@@ -332,14 +349,27 @@ class PolicyNode(Node):
         if transition is None:
             return
         self._transition(transition)
+        self.cmd.reset()  # a command from before the enable does not come back
         self._soft_start_t0 = time.monotonic()
         self._soft_start_q0 = np.clip(q, self.robot.lower_limits, self.robot.upper_limits)
         self.limiter.reset(self._soft_start_q0)
 
-    def _run_policy(self, quat, ang_vel, q, qd) -> None:
+    def _command(self, now: float) -> np.ndarray:
+        """The velocity command for this policy step; logs when the operator's went quiet."""
+        lost = self.cmd.timed_out(now)
+        if lost and not self._cmd_lost:
+            age = self.cmd.age(now)
+            since = "since the enable" if age == float("inf") else f"for {age:.2f} s"
+            self.get_logger().warning(
+                f"no valid cmd_vel {since}: the command ramps to zero over "
+                f"{self.cmd.cfg.ramp_s:.1f} s (the robot stops walking, keeps balancing)")
+        self._cmd_lost = lost
+        return self.cmd.value(now)
+
+    def _run_policy(self, quat, ang_vel, q, qd, cmd) -> None:
         # Gait phase on the control clock (ticks × period), as training counts policy steps:
         # it advances exactly one policy period per policy step, whatever the wall clock did.
-        obs = self.builder.build(ang_vel, quat, self._cmd, self._tick_count * self.tick_s, q, qd,
+        obs = self.builder.build(ang_vel, quat, cmd, self._tick_count * self.tick_s, q, qd,
                                  self._last_action)
         t0 = time.perf_counter()
         try:
@@ -404,6 +434,10 @@ class PolicyNode(Node):
             "gc_collections": str(self._gc.count),
             "gc_pause_max_ms": f"{self._gc.max_s * 1e3:.3f}",
             "last_fault": self.sm.last_fault.value if self.sm.last_fault else "",
+            "cmd_age_s": f"{self.cmd.age(time.monotonic()):.3f}",  # "inf": none since enable
+            "cmd_accepted": str(self.cmd.accepted),
+            "cmd_rejected.non_finite": str(self.cmd.rejected["non-finite"]),
+            "cmd_rejected.absurd": str(self.cmd.rejected["absurd"]),
         }
         for fault in Fault:
             values[f"faults.{fault.name.lower()}"] = str(self.sm.faults[fault])
@@ -435,6 +469,9 @@ def main(args: list[str] | None = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # Ctrl-C under `ros2 launch` arrives twice (the terminal's, then the one launch sends
+        # each process): the second must not interrupt the clean-up (exit -2, a traceback).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         node.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()

@@ -16,7 +16,7 @@ from athena_description.robot_contract import ContractError
 
 
 class MissingJointsError(ValueError):
-    """A JointState lacks joints the contract needs."""
+    """A JointState lacks joints the contract needs, names one twice, or has short arrays."""
 
 
 def projected_gravity(quat_xyzw: np.ndarray) -> np.ndarray:
@@ -56,6 +56,9 @@ class JointMatcher:
         key = tuple(names)
         if key != self._cache_key:  # names rarely change: compute once per layout
             where = {n: i for i, n in enumerate(key)}
+            if len(where) != len(key):  # which of two values would be the joint's?
+                dup = sorted({n for n in key if key.count(n) > 1})
+                raise MissingJointsError(f"joint_states names joints twice: {dup[:4]}")
             missing = [n for n in self._names if n not in where]
             if missing:
                 raise MissingJointsError(f"joint_states lacks {len(missing)} contract joints: "

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from athena_description.robot_contract import RobotContract
 
+from athena_policy_node.observation import projected_gravity
+
 
 class State(enum.Enum):
     """Node states."""
@@ -33,7 +35,9 @@ class Fault(enum.Enum):
     STALE_IMU = "stale imu"
     STALE_JOINTS = "stale joint_states"
     NON_FINITE = "NaN/Inf in input"
-    MISSING_JOINTS = "missing joints or wrong array lengths"
+    NO_ORIENTATION = "imu reports no orientation"
+    BAD_QUATERNION = "imu orientation is not a unit quaternion"
+    MISSING_JOINTS = "missing or duplicate joints, or wrong array lengths"
     TILT = "excessive tilt"
     INFERENCE_ERROR = "inference error"
     INFERENCE_OVERRUN = "inference overrun"
@@ -49,6 +53,8 @@ class SafetyConfig:
     # ... at this many consecutive ticks (see StaleDebounce)
     stale_ticks: int = 2
     max_tilt_rad: float = 1.0
+    # |‖q‖ - 1| above this is not an orientation (an all-zero quaternion reads as upright).
+    quat_norm_tol: float = 0.05
     # An inference is an overrun when its action would arrive after the next one is due (one
     # policy period). A single slow call below that is not a fault: the loop holds the last
     # target for a tick. (4 ms was tried: on a loaded 2-core CPU the OS preempts a call now
@@ -69,17 +75,28 @@ def tilt_angle(gravity_body: np.ndarray) -> float:
     return math.acos(max(-1.0, min(1.0, -g[2] / norm)))
 
 
-def check_sensors(now: float, imu_time: float, joints_time: float, gravity_body: np.ndarray,
-                  arrays: tuple[np.ndarray, ...], cfg: SafetyConfig) -> Fault | None:
-    """The per-tick input checks; the first fault found, or None."""
+def check_sensors(now: float, imu_time: float, joints_time: float, quat_xyzw: np.ndarray,
+                  orientation_valid: bool, arrays: tuple[np.ndarray, ...],
+                  cfg: SafetyConfig) -> Fault | None:
+    """The per-tick input checks; the first fault found, or None.
+
+    The checks of the values come before the ages: a stale sensor may be debounced for a tick
+    (StaleDebounce), and that must never hide a NaN or a tilt in the same tick.
+    ``orientation_valid`` is False when the IMU says it has no orientation estimate
+    (``sensor_msgs/Imu``: ``orientation_covariance[0] == -1``).
+    """
+    if not all(np.isfinite(a).all() for a in arrays):
+        return Fault.NON_FINITE
+    if not orientation_valid:
+        return Fault.NO_ORIENTATION
+    if abs(float(np.linalg.norm(quat_xyzw)) - 1.0) > cfg.quat_norm_tol:
+        return Fault.BAD_QUATERNION
+    if tilt_angle(projected_gravity(quat_xyzw)) > cfg.max_tilt_rad:
+        return Fault.TILT
     if now - imu_time > cfg.sensor_timeout_s:
         return Fault.STALE_IMU
     if now - joints_time > cfg.sensor_timeout_s:
         return Fault.STALE_JOINTS
-    if not all(np.isfinite(a).all() for a in arrays):
-        return Fault.NON_FINITE
-    if tilt_angle(gravity_body) > cfg.max_tilt_rad:
-        return Fault.TILT
     return None
 
 

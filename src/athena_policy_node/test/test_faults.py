@@ -174,9 +174,12 @@ def still_node(test_policy):
     rclpy.shutdown(context=context)
 
 
-def _feed(node, q=None, quat=(0.0, 0.0, 0.0, 1.0), gyro=(0.0, 0.0, 0.0), drop_joint=False):
+def _feed(node, q=None, quat=(0.0, 0.0, 0.0, 1.0), gyro=(0.0, 0.0, 0.0), drop_joint=False,
+          no_orientation=False, duplicate_joint=False):
     from sensor_msgs.msg import Imu, JointState
     imu = Imu()
+    if no_orientation:  # the sensor_msgs/Imu convention for "no orientation estimate"
+        imu.orientation_covariance[0] = -1.0
     imu.orientation.x, imu.orientation.y, imu.orientation.z, imu.orientation.w = quat
     imu.angular_velocity.x, imu.angular_velocity.y, imu.angular_velocity.z = gyro
     names = list(node.robot.joint_names)
@@ -184,6 +187,8 @@ def _feed(node, q=None, quat=(0.0, 0.0, 0.0, 1.0), gyro=(0.0, 0.0, 0.0), drop_jo
     vel = [0.0] * len(names)
     if drop_joint:
         names, pos, vel = names[1:], pos[1:], vel[1:]
+    if duplicate_joint:
+        names, pos, vel = names + names[:1], pos + [0.3], vel + [0.0]
     node._on_imu(imu)
     node._on_joints(JointState(name=names, position=pos, velocity=vel))
 
@@ -200,6 +205,10 @@ def _running(node) -> None:
     ({"q": [float("inf")] * 23}, Fault.NON_FINITE),
     ({"quat": quat_about_x(1.2)}, Fault.TILT),
     ({"drop_joint": True}, Fault.MISSING_JOINTS),
+    ({"duplicate_joint": True}, Fault.MISSING_JOINTS),
+    ({"quat": (0.0, 0.0, 0.0, 0.0)}, Fault.BAD_QUATERNION),
+    ({"quat": (0.0, 0.0, 0.3, 0.5)}, Fault.BAD_QUATERNION),
+    ({"no_orientation": True}, Fault.NO_ORIENTATION),
 ])
 def test_first_tick_reading_a_bad_input_enters_safe_mode(still_node, bad, fault):
     node = still_node
@@ -209,3 +218,43 @@ def test_first_tick_reading_a_bad_input_enters_safe_mode(still_node, bad, fault)
     node._tick()
     assert len(node.tick_log) == before + 1
     assert node.sm.state is State.SAFE and node.sm.last_fault is fault, node.sm.transitions
+
+
+def _cmd(node, vx: float, vy: float = 0.0, wz: float = 0.0) -> None:
+    from geometry_msgs.msg import Twist
+    msg = Twist()
+    msg.linear.x, msg.linear.y, msg.angular.z = vx, vy, wz
+    node._on_cmd(msg)
+
+
+@pytest.mark.parametrize("bad", [(float("nan"), 0.0, 0.0), (0.0, 0.0, float("inf")),
+                                 (1e4, 0.0, 0.0)])
+def test_bad_command_keeps_walking_on_the_last_good_one(still_node, bad):
+    node = still_node
+    _running(node)
+    _cmd(node, 0.5)
+    _cmd(node, *bad)
+    for _ in range(3 * node.ticks_per_policy):
+        _feed(node)
+        node._tick()
+    assert node.sm.state is State.RUNNING, node.sm.transitions
+    assert node._command(time.monotonic()) == pytest.approx([0.5, 0.0, 0.0])
+    assert sum(node.cmd.rejected.values()) == 1
+
+
+def test_lost_command_ramps_to_zero_and_an_old_one_never_comes_back(still_node):
+    node = still_node
+    _running(node)
+    _cmd(node, 0.5, 0.0, 0.3)
+    now = time.monotonic()
+    ramp_end = now + node.cmd.cfg.timeout_s + node.cmd.cfg.ramp_s
+    assert node._command(now) == pytest.approx([0.5, 0.0, 0.3])
+    assert node._command(ramp_end + 0.01) == pytest.approx([0.0, 0.0, 0.0])
+    # a fault and a re-enable: the command from before does not come back
+    _cmd(node, 0.5)
+    _feed(node, quat=quat_about_x(1.2))
+    node._tick()
+    assert node.sm.state is State.SAFE
+    node._enable_requested = True
+    _running(node)
+    assert node._command(time.monotonic()) == pytest.approx([0.0, 0.0, 0.0])

@@ -63,3 +63,5 @@ def test_joint_matcher_reorders_and_ignores_extras() -> None:
         m.reorder(names[1:], list(range(len(names) - 1)))
     with pytest.raises(MissingJointsError):
         m.reorder(names, [0.0] * (len(names) - 1))
+    with pytest.raises(MissingJointsError, match="twice"):   # which value would be the joint's?
+        m.reorder(names + [names[3]], [0.0] * (len(names) + 1))

@@ -46,3 +46,32 @@ def test_stale_debounce_needs_consecutive_ticks() -> None:
     assert d(Fault.STALE_IMU) is None
     assert d(Fault.STALE_JOINTS) is Fault.STALE_JOINTS  # stale twice in a row: a dropout
     assert d(Fault.NON_FINITE) is Fault.NON_FINITE      # other faults act at once
+
+
+def _check(quat=(0.0, 0.0, 0.0, 1.0), orientation_valid=True, imu_age=0.0, nan=False):
+    from athena_policy_node.safety import SafetyConfig, check_sensors
+
+    gyro = np.array([np.nan if nan else 0.0, 0.0, 0.0])
+    q = np.asarray(quat, dtype=float)
+    return check_sensors(10.0, 10.0 - imu_age, 10.0, q, orientation_valid, (q, gyro),
+                         SafetyConfig())
+
+
+def test_imu_orientation_must_be_a_unit_quaternion() -> None:
+    from athena_policy_node.safety import Fault
+
+    assert _check() is None
+    assert _check(quat=(0.0, 0.0, 0.0, 0.0)) is Fault.BAD_QUATERNION   # would read as upright
+    assert _check(quat=(0.0, 0.0, 0.0, 2.0)) is Fault.BAD_QUATERNION
+    assert _check(quat=(0.0, 0.0, 0.0, 0.99)) is None                  # rounding, not garbage
+    assert _check(orientation_valid=False) is Fault.NO_ORIENTATION     # covariance[0] == -1
+
+
+def test_value_checks_run_even_when_a_sensor_is_stale() -> None:
+    """A debounced stale tick must not skip the NaN and tilt checks of that tick."""
+    from athena_policy_node.safety import Fault
+    from conftest import quat_about_x
+
+    assert _check(imu_age=1.0) is Fault.STALE_IMU
+    assert _check(imu_age=1.0, nan=True) is Fault.NON_FINITE
+    assert _check(imu_age=1.0, quat=quat_about_x(1.2)) is Fault.TILT

@@ -9,6 +9,7 @@ law at every physics step with ctrl = the latest ``joint_targets`` (matched by n
 from __future__ import annotations
 
 import gc
+import signal
 import threading
 import time
 
@@ -19,6 +20,7 @@ from athena_description.paths import mjcf_scene_path
 from athena_description.robot_contract import load_robot_contract
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from nav_msgs.msg import Odometry
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
@@ -343,9 +345,12 @@ def main(args: list[str] | None = None) -> None:
     gc.freeze()
     try:
         rclpy.spin(node)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # Ctrl-C under `ros2 launch` arrives twice (the terminal's, then the one launch sends
+        # each process): the second must not interrupt the clean-up (exit -2, a traceback).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
