@@ -74,9 +74,7 @@ class CommandFilter:
 
     def value(self, now: float) -> np.ndarray:
         """The command to act on at ``now``: the last valid one, ramped to zero once stale."""
-        over = self.age(now) - self.cfg.timeout_s
+        over = self.age(now) - self.cfg.timeout_s   # inf after a reset: zeros either way
         if over <= 0.0:
             return self._cmd
-        if self._t is None:
-            return self._cmd  # zeros
         return self._cmd * max(0.0, 1.0 - over / max(self.cfg.ramp_s, 1e-9))
