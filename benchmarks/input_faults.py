@@ -1,6 +1,6 @@
 """Bad inputs against the running sim stack: what the robot does.
 
-``python benchmarks/input_faults.py [--scenarios nan_cmd teleop_dies zero_quat]
+``python benchmarks/input_faults.py [--scenarios nan_cmd teleop_dies zero_quat stand e_stop]
 [--out benchmarks/results/input_faults.json]``
 
 Each scenario runs the MuJoCo sim node and the policy node as separate processes
@@ -13,10 +13,13 @@ and, at a given sim time, does one bad thing:
 - ``teleop_dies``: stops publishing ``cmd_vel`` (the teleop process died).
 - ``zero_quat``: from then on the policy node's IMU (relayed by the injector from the sim's)
   carries the all-zero quaternion with ``orientation_covariance[0] = -1``: no orientation.
+- ``stand``: the operator asks the walking robot to stand (``~/stand``).
+- ``e_stop``: the operator's e-stop (``~/damp``).
 
 Recorded per scenario from ground-truth odometry and the node's /diagnostics: fell or not,
-distance and speed before and after the injection, the node's final state, faults and
-rejected commands. Nothing is asserted (the tests do that); figures go to the JSON file.
+distance and speed before and after the injection, the base height at the end and its fastest
+descent (a limp robot sinking vs. one falling), the node's final mode, its last transition,
+faults and rejected commands. Nothing is asserted (the tests do that); figures go to the JSON file.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def inject(scenario: str) -> None:
     from rclpy.executors import ExternalShutdownException
     from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
     from sensor_msgs.msg import Imu
+    from std_srvs.srv import Trigger
 
     rclpy.init()
     node = rclpy.create_node("injector")
@@ -60,8 +64,14 @@ def inject(scenario: str) -> None:
         msg.linear.x, msg.linear.y, msg.angular.z = vx, vy, wz
         return msg
 
+    service = {"stand": "/policy_node/stand", "e_stop": "/policy_node/damp"}.get(scenario)
+    client = node.create_client(Trigger, service) if service else None
+
     def tick() -> None:
         after = sim_t["t"] >= INJECT_AT_S
+        if client is not None and after and not sim_t["done"]:
+            sim_t["done"] = 1
+            client.call_async(Trigger.Request())
         if scenario == "teleop_dies" and after:
             return
         if scenario == "nan_cmd" and after and sim_t["done"] < 2:
@@ -114,6 +124,8 @@ def run(scenario: str, model: str) -> dict:
     fell_idx = np.flatnonzero(pose[:, 2] < FALL_HEIGHT_M)   # as make sim and the gate judge
     before = (t > INJECT_AT_S - 3.0) & (t <= INJECT_AT_S)
     late = t > DURATION_S - 3.0
+    # vertical speed of the base from the poses (odometry twist is in the body frame)
+    twist_z = np.diff(pose[:, 2]) / np.maximum(np.diff(t), 1e-6)
 
     def dist(mask: np.ndarray) -> float:
         p = pose[mask, :2]
@@ -129,7 +141,10 @@ def run(scenario: str, model: str) -> dict:
         "speed_last_3s_m_s": float(np.mean(twist[late, 0])) if late.any() else None,
         "distance_last_3s_m": dist(late),
         "distance_after_injection_m": dist(t > INJECT_AT_S),
-        "node_state": diag.get("state"),
+        "base_height_end_m": float(pose[-1, 2]),
+        "max_descent_speed_m_s": float(-np.min(twist_z)) if len(twist_z) else None,
+        "node_mode": diag.get("mode"),
+        "node_last_transition": diag.get("last_transition"),
         "node_last_fault": diag.get("last_fault"),
         "node_faults": {k: v for k, v in diag.items() if k.startswith("faults.") and v != "0"},
         "cmd_rejected": {k: v for k, v in diag.items() if k.startswith("cmd_rejected.")},
@@ -139,7 +154,8 @@ def run(scenario: str, model: str) -> dict:
 def main() -> int:
     """Run the scenarios, print a line each, write the JSON."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scenarios", nargs="+", default=["nan_cmd", "teleop_dies", "zero_quat"])
+    ap.add_argument("--scenarios", nargs="+",
+                    default=["nan_cmd", "teleop_dies", "zero_quat", "stand", "e_stop"])
     ap.add_argument("--model", default=str(ROOT / "src/athena_train/policies/flat2/policy.onnx"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/input_faults.json")
     ap.add_argument("--inject", help=argparse.SUPPRESS)

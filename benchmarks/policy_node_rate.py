@@ -6,7 +6,7 @@
 For each loop mode the real ``PolicyNode`` (ONNX Runtime, the repo's 47→512→256→128→23 test
 policy, ``infer_every_tick``) runs in this process, spun like its ``main()`` does, while a
 feeder in *another process* publishes ``imu`` + ``joint_states`` at 500 Hz and receives the
-``joint_targets``. Measured over the run (the first ``--warmup`` seconds dropped):
+``joint_command``. Measured over the run (the first ``--warmup`` seconds dropped):
 
 - the node's tick periods (rate, p50/p99/max, deadline misses = a period > 1 ms late),
 - inference time per call (p50/p99), and the backends' isolated batch-1 latency,
@@ -63,12 +63,14 @@ def feeder(seconds: float, warmup: float, out: Path) -> None:
     import threading
 
     import rclpy
+    from athena_policy_node.node import COMMAND_QOS
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import qos_profile_sensor_data
     from rclpy.time import Time
     from sensor_msgs.msg import Imu, JointState
 
     from athena_description import load_robot_contract
+    from athena_msgs.msg import JointCommand
 
     robot = load_robot_contract()
     rclpy.init()
@@ -77,11 +79,11 @@ def feeder(seconds: float, warmup: float, out: Path) -> None:
     lat: list[float] = []
     t_start = time.monotonic()
 
-    def on_target(msg: JointState) -> None:
+    def on_target(msg: JointCommand) -> None:
         if time.monotonic() - t_start > warmup:
             lat.append((clock.now() - Time.from_msg(msg.header.stamp)).nanoseconds * 1e-9)
 
-    node.create_subscription(JointState, "joint_targets", on_target, qos_profile_sensor_data)
+    node.create_subscription(JointCommand, "joint_command", on_target, COMMAND_QOS)
     pub_imu = node.create_publisher(Imu, "imu", qos_profile_sensor_data)
     pub_js = node.create_publisher(JointState, "joint_states", qos_profile_sensor_data)
     ex = SingleThreadedExecutor()
@@ -115,8 +117,8 @@ def start_feeder(seconds: float, warmup: float, out: Path) -> subprocess.Popen:
 def run_node(mode: str, model: Path, seconds: float, warmup: float) -> dict:
     """The policy node in loop ``mode`` against the feeder; its statistics."""
     import rclpy
+    from athena_policy_node.modes import Mode
     from athena_policy_node.node import PolicyNode
-    from athena_policy_node.safety import State
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
     from rclpy.time import Time
@@ -126,15 +128,17 @@ def run_node(mode: str, model: Path, seconds: float, warmup: float) -> dict:
     rclpy.init()
     node = PolicyNode(parameter_overrides=[
         Parameter("model_path", value=str(model)), Parameter("loop_mode", value=mode),
-        Parameter("infer_every_tick", value=True), Parameter("soft_start_s", value=0.2)])
+        Parameter("infer_every_tick", value=True), Parameter("stand_s", value=0.2),
+        Parameter("auto_mode", value="walk")])
     n = int(seconds / TICK_S * 1.5)
-    node.tick_log, node._infer_times = deque(maxlen=n), deque(maxlen=n)
+    node.tick_log, node.ctl.infer_times = deque(maxlen=n), deque(maxlen=n)
     to_publish: deque = deque(maxlen=n)
     publish, clock = node._publish, node.get_clock()
 
-    def timed_publish(target, stamp) -> None:  # noqa: ANN001 - the node's own signature
-        publish(target, stamp)
-        to_publish.append((clock.now() - Time.from_msg(stamp)).nanoseconds * 1e-9)
+    def timed_publish(cmd) -> None:  # noqa: ANN001 - the node's own signature
+        publish(cmd)
+        if cmd.stamp is not None:   # (the shutdown's DAMPING command answers no message)
+                to_publish.append((clock.now() - Time.from_msg(cmd.stamp)).nanoseconds * 1e-9)
     node._publish = timed_publish
     ex = SingleThreadedExecutor()
     ex.add_node(node)
@@ -145,18 +149,19 @@ def run_node(mode: str, model: Path, seconds: float, warmup: float) -> dict:
     node.shutdown()
     t0 = node.tick_log[0] + warmup if node.tick_log else 0.0
     ticks = [t for t in node.tick_log if t >= t0]
-    infer = list(node._infer_times)[int(warmup / TICK_S):]
-    result = {"mode": mode, "state": node.sm.state.value,
-              "faults": {f.name.lower(): c for f, c in node.sm.faults.items()},
+    infer = list(node.ctl.infer_times)[int(warmup / TICK_S):]
+    machine = node.ctl.machine
+    result = {"mode": mode, "operator_mode": machine.mode.value,
+              "faults": {f.name.lower(): c for f, c in machine.faults.items()},
               "backend": node.backend.name, **period_stats(ticks),
               **latency_stats(infer, "inference"),
               **latency_stats(list(to_publish)[int(warmup / TICK_S):], "stamp_to_publish")}
-    ran = State.RUNNING in [new for _, new, _ in node.sm.transitions]
+    ran = Mode.WALK in [t.new for t in machine.transitions]
     node.destroy_node()
     rclpy.try_shutdown()
     feed.wait(timeout=30)
     result.update(latency_stats(json.loads(out.read_text()), "end_to_end"))
-    result["reached_running"] = ran
+    result["reached_walk"] = ran
     return result
 
 

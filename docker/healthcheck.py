@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Container health: is the policy node alive and not in its SAFE (ERROR) state?
+"""Container health: is the policy node alive and not in DAMPING (its ERROR level)?
 
 Listens on /diagnostics for the policy node's status for up to ``--timeout`` seconds.
 Exit 0: a status arrived with level OK or WARN (WARN = waiting for sensors, still alive).
@@ -49,7 +49,7 @@ def check(timeout_s: float, name: str = DIAG_NAME) -> tuple[bool, str]:
                                              _as_int(DiagnosticStatus.WARN))
     ok = level in ok_levels
     values = {kv.key: kv.value for kv in last.values}
-    return ok, (f"level {level} ({last.message}); state={values.get('state', '?')} "
+    return ok, (f"level {level} ({last.message}); mode={values.get('mode', '?')} "
                 f"backend={values.get('backend', '?')} rate={values.get('loop_rate_hz', '?')} Hz")
 
 

@@ -103,6 +103,12 @@ log "colcon build --symlink-install"
 [ -d build ] && find build -xtype l -delete
 # shellcheck disable=SC1091
 source "$venv/bin/activate"
+# The interface package (athena_msgs, ament_cmake) finds ament and rosidl where the wheels put
+# their CMake files: the venv's share/ (a sourced ROS 2 distribution has them on its own path).
+if [ "$mode" = "pip-kilted" ]; then
+  export CMAKE_PREFIX_PATH="$venv${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export AMENT_PREFIX_PATH="$venv${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
+fi
 colcon build --symlink-install --event-handlers console_direct- || die "colcon build failed (see log/latest_build)"
 [ -f install/setup.bash ] || die "colcon build left no install/setup.bash"
 log "done: source install/setup.bash (python: $vpy)"

@@ -166,7 +166,7 @@ def run_healthcheck(level: int | None, timeout: float = 3.0) -> subprocess.Compl
         if level is None:
             return
         status = DiagnosticStatus(level=bytes([level]), name=DIAG_NAME, message="test",
-                                  values=[KeyValue(key="state", value="running")])
+                                  values=[KeyValue(key="mode", value="walk")])
         pub.publish(DiagnosticArray(status=[status]))
 
     node.create_timer(0.1, publish)

@@ -1,4 +1,8 @@
-"""Workspace layout and ROS packaging: every package is a well-formed ament_python package."""
+"""Workspace layout and ROS packaging: well-formed ament_python packages, plus interfaces.
+
+The Python packages are ament_python; interface packages (``msg/``) are ament_cmake, as
+rosidl requires.
+"""
 
 import configparser
 import xml.etree.ElementTree as ET
@@ -8,6 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = sorted(p.parent for p in (ROOT / "src").glob("*/package.xml"))
+INTERFACES = [p for p in PACKAGES if (p / "msg").is_dir()]
+PYTHON_PACKAGES = [p for p in PACKAGES if p not in INTERFACES]
 REQUIRED = {"athena_description", "athena_policy_node", "athena_train", "athena_bringup"}
 
 
@@ -25,10 +31,18 @@ def test_package_xml_format_3(pkg: Path) -> None:
     assert root.tag == "package" and root.get("format") == "3"
     assert root.findtext("name") == pkg.name
     assert root.findtext("license") == "Apache-2.0"
-    assert root.find("export/build_type").text == "ament_python"
+    want = "ament_cmake" if pkg in INTERFACES else "ament_python"
+    assert root.find("export/build_type").text == want
 
 
-@pytest.mark.parametrize("pkg", PACKAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("pkg", INTERFACES, ids=lambda p: p.name)
+def test_interface_package(pkg: Path) -> None:
+    root = ET.parse(pkg / "package.xml").getroot()
+    assert root.findtext("member_of_group") == "rosidl_interface_packages"
+    assert "rosidl_generate_interfaces" in (pkg / "CMakeLists.txt").read_text()
+
+
+@pytest.mark.parametrize("pkg", PYTHON_PACKAGES, ids=lambda p: p.name)
 def test_ament_python_layout(pkg: Path) -> None:
     assert (pkg / "resource" / pkg.name).is_file(), "resource-index marker missing"
     assert (pkg / pkg.name / "__init__.py").is_file()
@@ -68,7 +82,7 @@ def test_make_sim_from_a_plain_shell(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "=== athena sim-to-sim summary ===" in out.stdout
     s = json.loads(summary.read_text())
-    assert s["policy_node"]["state"] == "running", s["policy_node"]
+    assert s["policy_node"]["mode"] == "walk", s["policy_node"]
     assert not s["fell"], s
 
 

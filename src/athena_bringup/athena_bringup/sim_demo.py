@@ -20,7 +20,7 @@ from athena_bringup.session import arrays, run_nodes
 from athena_description import walking_gate
 
 FALL_HEIGHT_M = 0.45     # pelvis below this (nominal 0.75 m) = fallen
-WARMUP_S = 3.0           # policy node soft start (2 s) + settling: not scored
+WARMUP_S = 3.0           # policy node STAND (2 s) + settling: not scored
 
 
 def resolve_model(requested: str | None, log=print) -> str:  # noqa: ANN001
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sim               rtf {sim_d.get('real_time_factor', '?')}, "
           f"rate {sim_d.get('rate_hz', '?')} Hz")
     print("policy node       " + ", ".join(f"{k}={pol_d[k]}" for k in (
-        "state", "backend", "loop_rate_hz", "period_p99_ms", "jitter_p99_ms", "deadline_misses",
+        "mode", "backend", "loop_rate_hz", "period_p99_ms", "jitter_p99_ms", "deadline_misses",
         "inference_p50_us", "inference_p99_us") if k in pol_d))
     if a.record:
         print(f"recording         {a.record}" + ("" if Path(a.record).exists() else " (MISSING)"))

@@ -23,7 +23,7 @@ def test_sim_node_set_command_lines() -> None:
 
 def test_robot_node_set_remaps_driver_topics() -> None:
     (spec,) = robot_nodes()
-    assert {a for a, _ in spec.remappings} == {"joint_states", "imu", "joint_targets", "cmd_vel"}
+    assert {a for a, _ in spec.remappings} == {"joint_states", "imu", "joint_command", "cmd_vel"}
 
 
 def test_robot_launch_arguments_override_the_yaml() -> None:
@@ -38,7 +38,7 @@ def test_robot_launch_arguments_override_the_yaml() -> None:
 
 def test_stacks_start_walking_after_the_dds_startup_stall() -> None:
     # Fast DDS now and then stops a link for ~335 ms in the first 3 s after start
-    # (benchmarks/dds_stall.py): both stacks wait longer with fresh sensors before walking.
+    # (benchmarks/dds_stall.py): both stacks wait longer with fresh sensors before standing.
     import yaml
     from athena_bringup.nodes import config
     for name in ("sim.yaml", "robot.yaml"):
@@ -66,12 +66,13 @@ def test_scores_count_sim_time_from_the_odometry_stamps() -> None:
 
 
 def test_the_robot_moves_only_on_operator_request() -> None:
-    # On the robot the node waits for ~/enable; the simulation may start by itself.
+    # On the robot the node waits in PASSIVE for ~/stand; the simulation may start by itself.
     import yaml
-    from athena_bringup.nodes import config
+    from athena_bringup.nodes import config, share
 
-    def auto(name: str) -> bool:
-        params = yaml.safe_load(config(name).read_text())["policy_node"]["ros__parameters"]
-        return params.get("auto_enable", True)   # the node's default: true
-    assert auto("robot.yaml") is False
-    assert auto("sim.yaml") is True
+    def auto(path) -> str:
+        params = yaml.safe_load(path.read_text())["policy_node"]["ros__parameters"]
+        return params.get("auto_mode")
+    assert auto(share("athena_policy_node") / "config" / "policy_node.yaml") == "passive"
+    assert auto(config("robot.yaml")) == "passive"
+    assert auto(config("sim.yaml")) == "walk"

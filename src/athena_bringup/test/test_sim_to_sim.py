@@ -1,7 +1,7 @@
 """The main job's pipeline, for real: sim, policy node and command source as separate processes.
 
 The committed default policy (config/sim.yaml) must walk through the ROS nodes in MuJoCo: the
-node reaches ``running`` without a fault, the robot stays up and follows the command. The same
+node reaches ``walk`` without a fault, the robot stays up and follows the command. The same
 code path as ``make sim`` and the MuJoCo walking gate (athena_bringup.session / sim_demo.score).
 """
 
@@ -23,7 +23,7 @@ def test_default_policy_walks_through_the_ros_nodes() -> None:
     obs = run_nodes(sim_nodes(str(model), {}, CMD), WARMUP_S + 10.0)
     m = score(obs, CMD)
     node = next(v for k, v in obs.diagnostics.items() if k.startswith("athena_policy_node"))
-    assert node["state"] == "running", node
+    assert node["mode"] == "walk", node
     assert all(node[k] == "0" for k in node if k.startswith("faults.")), node
     assert not m["fell"], m
     # 10 s scored at 0.5 m/s: the robot covers most of the 5 m and tracks the speed

@@ -45,10 +45,14 @@ class CommandFilter:
         self.accepted = 0
         self.reset()
 
-    def reset(self) -> None:
-        """Forget the last command: after an enable, only a fresh command moves the robot."""
+    def reset(self, now: float | None = None) -> None:
+        """Forget the last command: when walking begins, only a fresh command moves the robot.
+
+        The timeout then counts from ``now`` (if given).
+        """
         self._cmd = np.zeros(3)
         self._t: float | None = None
+        self._t_reset = now
 
     def offer(self, cmd: tuple[float, float, float], now: float) -> str | None:
         """Take a command received at ``now``; the reason if it was rejected, else None."""
@@ -69,8 +73,9 @@ class CommandFilter:
         return math.inf if self._t is None else now - self._t
 
     def timed_out(self, now: float) -> bool:
-        """Whether the last valid command is older than the timeout."""
-        return self.age(now) > self.cfg.timeout_s
+        """Whether no valid command came for longer than the timeout (since the reset, if none)."""
+        ref = self._t if self._t is not None else self._t_reset
+        return ref is None or now - ref > self.cfg.timeout_s
 
     def value(self, now: float) -> np.ndarray:
         """The command to act on at ``now``: the last valid one, ramped to zero once stale."""

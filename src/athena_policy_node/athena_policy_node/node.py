@@ -1,18 +1,19 @@
-"""The athena policy node: Imu + JointState + cmd_vel → 23 joint targets at 500 Hz.
+"""The athena policy node: ROS wiring around the controller core (controller.py).
 
-Where things live: the observation is built in observation.py, the safety logic (checks, state
-machine, target limiter) in safety.py, inference in inference.py. This file wires them to ROS
-and runs the loop.
+Imu + JointState + cmd_vel in; ``joint_command`` (athena_msgs/JointCommand: position,
+velocity, kp, kd, feed-forward torque per joint, and the mode) out at 500 Hz; operator modes
+by services ``~/passive``, ``~/stand``, ``~/walk``, ``~/damp``; ``/diagnostics`` at 1 Hz. The
+modes, checks, observation, policy and gains are all in the controller; this file turns
+messages into its inputs and its commands into messages, and runs the loop.
 
 Loop (``loop_mode``), measured side by side in benchmarks/policy_node_rate.py:
-``timer`` (default) — an rclpy timer in the executor's thread: one Python thread for callbacks
-and control, so no GIL contention; the steadiest period here (p99 = the bare-timer floor) and
-the lowest inference jitter. ``thread`` — a dedicated thread on the monotonic clock with
-absolute deadlines. ``event`` — one tick per ``joint_states`` message, the driver's clock
-(lowest latency from measurement to target; a watchdog ticks at 1.5 periods without data so
-that stale sensors are still detected). The control thread (the spinning thread for
-``timer``) gets the configured SCHED_FIFO priority and CPU affinity. The latest sensor tuples
-are replaced atomically by the callbacks; a tick only reads them.
+``timer`` (default) — an rclpy timer (steady clock) in the executor's thread: one Python
+thread for callbacks and control, so no GIL contention; the steadiest period here.
+``thread`` — a dedicated thread on the monotonic clock with absolute deadlines. ``event`` —
+one tick per ``joint_states`` message, the driver's clock (a watchdog ticks at 1.5 periods
+without data so that stale sensors are still detected). The control thread (the spinning
+thread for ``timer``) gets the configured SCHED_FIFO priority and CPU affinity. The latest
+inputs are replaced atomically by the callbacks; a tick only reads them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+from array import array
 from collections import deque
 
 import numpy as np
@@ -31,17 +33,24 @@ from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import Imu, JointState
 from std_srvs.srv import Trigger
 
 from athena_description import ContractError, default_policy_contract, load_robot_contract
-from athena_policy_node.command import CommandConfig, CommandFilter
-from athena_policy_node.inference import load_backend
-from athena_policy_node.observation import (
-    JointMatcher,
-    MissingJointsError,
-    ObservationBuilder,
+from athena_msgs.msg import JointCommand as JointCommandMsg
+from athena_policy_node.command import CommandConfig
+from athena_policy_node.controller import (
+    CmdSample,
+    Controller,
+    ControllerConfig,
+    ImuSample,
+    JointCommand,
+    JointSample,
 )
+from athena_policy_node.inference import load_backend
+from athena_policy_node.modes import Mode, Refused
+from athena_policy_node.observation import JointMatcher, MissingJointsError
 from athena_policy_node.realtime import (
     GcPauseMonitor,
     apply_realtime,
@@ -49,17 +58,12 @@ from athena_policy_node.realtime import (
     freeze_startup_objects,
     parse_cpus,
 )
-from athena_policy_node.safety import (
-    Fault,
-    SafetyConfig,
-    StaleDebounce,
-    State,
-    StateMachine,
-    TargetLimiter,
-    check_sensors,
-)
+from athena_policy_node.safety import Fault, SafetyConfig
 
 DIAG_NAME = "athena_policy_node: control loop"
+# Commands are reliable (depth 1: only the newest matters), so that a driver subscribing with
+# the default QoS (reliable) connects as well as one subscribing with sensor-data QoS.
+COMMAND_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def _percentiles(samples: deque, qs=(50, 99)) -> list[float]:
@@ -69,8 +73,15 @@ def _percentiles(samples: deque, qs=(50, 99)) -> list[float]:
     return [*np.percentile(arr, qs), float(arr.max())]
 
 
+def _f64(x: np.ndarray) -> array:
+    """A float64[] message field without rosidl's per-element type check."""
+    out = array("d")
+    out.frombytes(np.ascontiguousarray(x, dtype=np.float64).tobytes())
+    return out
+
+
 class PolicyNode(Node):
-    """Runs the walking policy with the safety state machine of the contract."""
+    """The controller core on ROS: inputs from topics, commands to the driver, modes by service."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__("policy_node", **kwargs)
@@ -78,21 +89,30 @@ class PolicyNode(Node):
         model_path = p("model_path", "").value
         backend = p("backend", "auto").value
         self.loop_mode = p("loop_mode", "timer").value
-        self.infer_every_tick = bool(p("infer_every_tick", False).value)
-        self.auto_enable = bool(p("auto_enable", True).value)
-        self.cfg = SafetyConfig(
+        safety = SafetyConfig(
             sensor_timeout_s=p("sensor_timeout_s", SafetyConfig.sensor_timeout_s).value,
             stale_ticks=p("stale_ticks", SafetyConfig.stale_ticks).value,
-            max_tilt_rad=p("max_tilt_rad", 1.0).value,
+            max_tilt_rad=p("max_tilt_rad", SafetyConfig.max_tilt_rad).value,
             quat_norm_tol=p("quat_norm_tol", SafetyConfig.quat_norm_tol).value,
-            max_inference_s=p("max_inference_s", SafetyConfig.max_inference_s).value,
-            soft_start_s=p("soft_start_s", SafetyConfig.soft_start_s).value,
-            sensors_ready_s=p("sensors_ready_s", SafetyConfig.sensors_ready_s).value,
-        )
-        cmd_cfg = CommandConfig(
+            max_inference_s=p("max_inference_s", SafetyConfig.max_inference_s).value)
+        command = CommandConfig(
             timeout_s=p("cmd_timeout_s", CommandConfig.timeout_s).value,
             ramp_s=p("cmd_ramp_s", CommandConfig.ramp_s).value,
             absurd_factor=p("cmd_absurd_factor", CommandConfig.absurd_factor).value)
+        c = ControllerConfig
+        auto_mode = str(p("auto_mode", "passive").value)
+        if auto_mode not in ("passive", "walk"):
+            raise ValueError(f"auto_mode must be 'passive' (wait for the operator) or 'walk' "
+                             f"(simulation: stand and walk by itself), not {auto_mode!r}")
+        cfg = ControllerConfig(
+            stand_s=p("stand_s", c.stand_s).value,
+            sensors_ready_s=p("sensors_ready_s", c.sensors_ready_s).value,
+            auto_walk=auto_mode == "walk",
+            stop_s=p("stop_s", c.stop_s).value,
+            passive_damping_scale=p("passive_damping_scale", c.passive_damping_scale).value,
+            damping_scale=p("damping_scale", c.damping_scale).value,
+            max_policy_failures=p("max_policy_failures", c.max_policy_failures).value,
+            infer_every_tick=bool(p("infer_every_tick", False).value))
         cmd_stamped = bool(p("cmd_vel_stamped", False).value)
         rate_scale = p("target_rate_scale", 1.0).value
         # Real-time settings of the control thread (for timer: the spinning thread), applied
@@ -111,37 +131,18 @@ class PolicyNode(Node):
         self.contract = self.backend.contract
         # Refuse to run a model built for another robot or another observation layout.
         self.contract.check_against_robot(self.robot, expected=default_policy_contract())
-        self.builder = ObservationBuilder(self.contract)
+        self.ctl = Controller(self.robot, self.contract, self.backend.infer, safety, command,
+                              cfg, rate_scale=rate_scale, log=self._log)
         self.matcher = JointMatcher(self.robot.joint_names)
-        rates = self.contract.rates
-        self.tick_s = 1.0 / rates.node_rate_hz
-        self.ticks_per_policy = 1 if self.infer_every_tick else rates.ticks_per_policy_step
-        self.limiter = TargetLimiter(self.robot, rates.policy_dt, rate_scale)
-        self.sm = StateMachine()
-        self._stale_debounce = StaleDebounce(self.cfg.stale_ticks)
-        self.cmd = CommandFilter(self.contract.command_ranges, cmd_cfg)
-        self._cmd_lost = False    # the command's timeout has been logged
+        self.tick_s = self.ctl.tick_s
 
-        # latest inputs, each replaced as a whole tuple by its callback (atomic under the GIL)
-        self._imu = None          # (quat_xyzw, ang_vel, t_recv, orientation_valid)
-        self._joints = None       # (q, qd, t_recv, stamp_msg)
-        self._joint_error: str | None = None
-        self._stop_requested = False
-        self._enable_requested = False
-
-        self._tick_count = 0      # ticks since RUNNING began: the policy's clock
-        self._ready_ticks = 0     # consecutive fault-free ticks while WAITING
-        self._soft_start_t0 = 0.0
-        self._soft_start_q0 = self.robot.default_positions
-        self._last_action = np.zeros(self.robot.num_joints)
-        self._policy_target = self.robot.default_positions.copy()
-        self._hold = self.robot.default_positions.copy()
-        self._last_good_q: np.ndarray | None = None
+        # latest inputs, each replaced as a whole by its callback (atomic under the GIL)
+        self._imu: ImuSample | None = None
+        self._joints: JointSample | None = None
+        self._cmd: CmdSample | None = None
 
         self.tick_log: deque = deque(maxlen=4096)   # monotonic time of each tick (tests)
-        self.safe_since: float | None = None         # monotonic time the safe mode began
         self._periods: deque = deque(maxlen=2000)
-        self._infer_times: deque = deque(maxlen=2000)
         self._gc = GcPauseMonitor()
         self._last_tick_t: float | None = None
         self._deadline_misses = 0
@@ -149,8 +150,7 @@ class PolicyNode(Node):
         self._window_t0 = time.monotonic()
         self._rate_hz = 0.0
 
-        self.pub_targets = self.create_publisher(JointState, "joint_targets",
-                                                 qos_profile_sensor_data)
+        self.pub_cmd = self.create_publisher(JointCommandMsg, "joint_command", COMMAND_QOS)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics",
                                               QoSProfile(depth=10,
                                                          reliability=ReliabilityPolicy.RELIABLE))
@@ -159,11 +159,12 @@ class PolicyNode(Node):
                                  qos_profile_sensor_data)
         self.create_subscription(TwistStamped if cmd_stamped else Twist, "cmd_vel", self._on_cmd,
                                  QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
-        self.create_service(Trigger, "~/enable", self._srv_enable)
-        self.create_service(Trigger, "~/stop", self._srv_stop)
+        for mode in Mode:
+            name = "damp" if mode is Mode.DAMPING else mode.value
+            self.create_service(Trigger, f"~/{name}", self._mode_service(mode))
         self.create_timer(1.0, self._publish_diagnostics)
 
-        self._msg = JointState(name=self.robot.joint_names)
+        self._msg = JointCommandMsg(name=self.robot.joint_names)
         self._running = True
         self._thread = None
         self._wake = threading.Event()  # set by each joint_states message (loop_mode event)
@@ -179,45 +180,59 @@ class PolicyNode(Node):
                              f"not {self.loop_mode!r}")
         self.get_logger().info(
             f"policy node ready: model {model_path} (run {self.contract.run_id}), "
-            f"{rates.node_rate_hz:.0f} Hz, policy every {self.ticks_per_policy} tick(s), "
-            f"loop {self.loop_mode}, state {self.sm.state.value}")
+            f"{self.contract.rates.node_rate_hz:.0f} Hz, policy every "
+            f"{self.ctl.ticks_per_policy} tick(s), loop {self.loop_mode}, mode "
+            f"{self.ctl.mode.value}" + (", stands and walks by itself once the sensors are "
+                                        "ready" if cfg.auto_walk else ", waiting for the "
+                                        "operator (~/stand, then ~/walk)"))
+
+    def _log(self, level: str, text: str) -> None:
+        # (rclpy binds one severity and one throttle to each logging call site: one per level)
+        log = self.get_logger()
+        if level == "error":
+            log.error(text)
+        elif level == "warning":
+            log.warning(text, throttle_duration_sec=1.0)
+        else:
+            log.info(text)
 
     # ----------------------------------------------------------------------- inputs
     def _on_imu(self, msg: Imu) -> None:
         o, w = msg.orientation, msg.angular_velocity
-        # orientation_covariance[0] == -1: the IMU has no orientation estimate (REP-145 / the
+        # orientation_covariance[0] == -1: the IMU has no orientation estimate (the
         # sensor_msgs/Imu convention); its quaternion, often all zeros, means nothing
-        self._imu = (np.array([o.x, o.y, o.z, o.w]), np.array([w.x, w.y, w.z]),
-                     time.monotonic(), msg.orientation_covariance[0] != -1.0)
+        self._imu = ImuSample(np.array([o.x, o.y, o.z, o.w]), np.array([w.x, w.y, w.z]),
+                              time.monotonic(), msg.orientation_covariance[0] != -1.0)
 
     def _on_joints(self, msg: JointState) -> None:
+        now = time.monotonic()
         try:
             q = self.matcher.reorder(msg.name, msg.position)
             qd = self.matcher.reorder(msg.name, msg.velocity)
         except MissingJointsError as exc:
-            self._joint_error = str(exc)
-            return
-        self._joints = (q, qd, time.monotonic(), msg.header.stamp)
+            # until a good message comes, every tick sees the error (not only the next one)
+            old = self._joints
+            self._joints = JointSample(old.q if old else None, old.qd if old else None,
+                                       old.t if old else now, msg.header.stamp, str(exc))
+        else:
+            self._joints = JointSample(q, qd, now, msg.header.stamp)
         if self.loop_mode == "event":  # (the other modes have no one waiting on it)
             self._wake.set()
 
     def _on_cmd(self, msg: Twist | TwistStamped) -> None:
         tw = msg.twist if isinstance(msg, TwistStamped) else msg
-        reason = self.cmd.offer((tw.linear.x, tw.linear.y, tw.angular.z), time.monotonic())
-        if reason is not None:  # the robot walks on with the last good command
-            self.get_logger().warning(
-                f"cmd_vel rejected ({reason}: {tw.linear.x}, {tw.linear.y}, {tw.angular.z}); "
-                f"keeping the last valid command", throttle_duration_sec=1.0)
+        self._cmd = CmdSample((tw.linear.x, tw.linear.y, tw.angular.z), time.monotonic())
 
-    def _srv_enable(self, _req, resp):
-        self._enable_requested = True
-        resp.success, resp.message = True, f"enable requested (state {self.sm.state.value})"
-        return resp
-
-    def _srv_stop(self, _req, resp):
-        self._stop_requested = True
-        resp.success, resp.message = True, "stop requested: entering safe mode"
-        return resp
+    def _mode_service(self, mode: Mode):  # noqa: ANN202 - a Trigger callback
+        def serve(_req: Trigger.Request, resp: Trigger.Response) -> Trigger.Response:
+            try:
+                resp.message = self.ctl.request(mode, "operator", time.monotonic())
+                resp.success = True
+            except Refused as exc:
+                resp.success, resp.message = False, str(exc)
+                self.get_logger().warning(f"request {mode.value}: {exc}")
+            return resp
+        return serve
 
     # ----------------------------------------------------------------------- loop
     def start(self) -> None:
@@ -234,11 +249,14 @@ class PolicyNode(Node):
             self._apply_realtime()
 
     def shutdown(self) -> None:
-        """Stop the control thread."""
+        """Stop the control loop, then send the driver one DAMPING command."""
         self._running = False
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=1.0)
         self._gc.close()
+        cmd = self.ctl.shutdown_command() if self._joints is not None else None
+        if cmd is not None and self.context.ok():
+            self._publish(cmd)
 
     def _apply_realtime(self) -> None:
         """SCHED_FIFO / CPU affinity for the calling (control) thread, as configured."""
@@ -267,135 +285,27 @@ class PolicyNode(Node):
             self._wake.clear()
             self._tick()
 
-    def _transition(self, t) -> None:
-        if t is not None:
-            old, new, why = t
-            text = f"state {old.value} -> {new.value}: {why}"
-            # (rclpy binds one severity to each logging call site: two calls, not one)
-            if new is State.SAFE:
-                self.get_logger().error(text)
-            else:
-                self.get_logger().info(text)
-
-    def _enter_safe(self, fault: Fault) -> None:
-        self._hold = (self._last_good_q if self._last_good_q is not None
-                      else self.limiter.previous if self.limiter.previous is not None
-                      else self.robot.default_positions).copy()
-        t = self.sm.fault(fault)
-        if t is not None:
-            self.safe_since = time.monotonic()
-        self._transition(t)
-
     def _tick(self) -> None:
+        if not self._running:
+            return
         now = time.monotonic()
         self._record_period(now)
-        imu, joints, sm = self._imu, self._joints, self.sm
+        cmd = self.ctl.step(now, self._imu, self._joints, self._cmd)
+        if cmd is not None:
+            self._publish(cmd)
 
-        if self._stop_requested:
-            self._stop_requested = False
-            self._enter_safe(Fault.STOP_REQUEST)
-        if self._joint_error is not None:
-            self.get_logger().error(self._joint_error, throttle_duration_sec=1.0)
-            self._joint_error = None
-            if sm.state is not State.WAITING or joints is None:
-                self._enter_safe(Fault.MISSING_JOINTS)
-        if imu is None or joints is None:
-            return  # nothing measured yet: publish nothing
-        quat, ang_vel, imu_t, orientation_valid = imu
-        q, qd, joints_t, stamp = joints
-        fault = self._stale_debounce(check_sensors(now, imu_t, joints_t, quat, orientation_valid,
-                                                   (quat, ang_vel, q, qd), self.cfg))
-        if fault is None:
-            self._last_good_q = q
-        if self._enable_requested:
-            self._enable_requested = False
-            if fault is None:
-                self._begin_soft_start(q, self.sm.enable())
-            else:
-                self.get_logger().warning(f"enable refused: {fault.value}")
-        if sm.state is State.WAITING:
-            self._ready_ticks = self._ready_ticks + 1 if fault is None else 0
-            if self.auto_enable and self._ready_ticks * self.tick_s >= self.cfg.sensors_ready_s:
-                self._begin_soft_start(q, sm.sensors_ready())
-            else:
-                return
-        elif sm.state in (State.SOFT_START, State.RUNNING) and fault is not None:
-            if fault in StaleDebounce.STALE:  # which input went quiet, and for how long
-                self.get_logger().error(
-                    f"sensor ages: imu {(now - imu_t) * 1e3:.1f} ms, joint_states "
-                    f"{(now - joints_t) * 1e3:.1f} ms "
-                    f"(limit {self.cfg.sensor_timeout_s * 1e3:.0f} ms)")
-            self._enter_safe(fault)
-
-        if sm.state is State.SOFT_START:
-            alpha = min(1.0, (now - self._soft_start_t0) / max(self.cfg.soft_start_s, 1e-6))
-            target = self._soft_start_q0 + alpha * (self.robot.default_positions
-                                                    - self._soft_start_q0)
-            if alpha >= 1.0:
-                self._transition(sm.soft_start_done())
-                self._tick_count = 0
-                self._last_action[:] = 0.0
-                self._policy_target = self.robot.default_positions.copy()
-        elif sm.state is State.RUNNING:
-            if self._tick_count % self.ticks_per_policy == 0:
-                self._run_policy(quat, ang_vel, q, qd, self._command(now))
-            self._tick_count += 1
-            target = self._policy_target if sm.state is State.RUNNING else self._hold
-        else:
-            target = self._hold
-        self._publish(self.limiter(target), stamp)
-
-    def _begin_soft_start(self, q: np.ndarray, transition) -> None:
-        if transition is None:
-            return
-        self._transition(transition)
-        self.cmd.reset()  # a command from before the enable does not come back
-        self._soft_start_t0 = time.monotonic()
-        self._soft_start_q0 = np.clip(q, self.robot.lower_limits, self.robot.upper_limits)
-        self.limiter.reset(self._soft_start_q0)
-
-    def _command(self, now: float) -> np.ndarray:
-        """The velocity command for this policy step; logs when the operator's went quiet."""
-        lost = self.cmd.timed_out(now)
-        if lost and not self._cmd_lost:
-            age = self.cmd.age(now)
-            since = "since the enable" if age == float("inf") else f"for {age:.2f} s"
-            self.get_logger().warning(
-                f"no valid cmd_vel {since}: the command ramps to zero over "
-                f"{self.cmd.cfg.ramp_s:.1f} s (the robot stops walking, keeps balancing)")
-        self._cmd_lost = lost
-        return self.cmd.value(now)
-
-    def _run_policy(self, quat, ang_vel, q, qd, cmd) -> None:
-        # Gait phase on the control clock (ticks × period), as training counts policy steps:
-        # it advances exactly one policy period per policy step, whatever the wall clock did.
-        obs = self.builder.build(ang_vel, quat, cmd, self._tick_count * self.tick_s, q, qd,
-                                 self._last_action)
-        t0 = time.perf_counter()
-        try:
-            action = self.backend.infer(obs[None, :])[0]
-        except Exception as exc:  # any backend failure is a fault, never a crash
-            self.get_logger().error(f"inference failed: {exc!r}")
-            self._enter_safe(Fault.INFERENCE_ERROR)
-            return
-        dt = time.perf_counter() - t0
-        self._infer_times.append(dt)
-        if dt > self.cfg.max_inference_s:
-            self._enter_safe(Fault.INFERENCE_OVERRUN)
-            return
-        if not np.isfinite(action).all():
-            self._enter_safe(Fault.NON_FINITE_ACTION)
-            return
-        clip = self.contract.action_clip
-        self._last_action = np.clip(action.astype(np.float64), -clip, clip)
-        self._policy_target = self.contract.actions_to_targets(self._last_action, self.robot)
-
-    def _publish(self, target: np.ndarray, stamp) -> None:
+    def _publish(self, cmd: JointCommand) -> None:
         msg = self._msg
         # Stamped with the joint_states it reacts to, so latency is measurable end to end.
-        msg.header.stamp = stamp
-        msg.position = target.tolist()
-        self.pub_targets.publish(msg)
+        if cmd.stamp is not None:
+            msg.header.stamp = cmd.stamp
+        msg.mode = cmd.mode.code
+        msg.position = _f64(cmd.position)
+        msg.velocity = _f64(cmd.velocity)
+        msg.stiffness = _f64(cmd.stiffness)
+        msg.damping = _f64(cmd.damping)
+        msg.effort = _f64(cmd.effort)
+        self.pub_cmd.publish(msg)
 
     # ----------------------------------------------------------------------- diagnostics
     def _record_period(self, now: float) -> None:
@@ -412,14 +322,17 @@ class PolicyNode(Node):
             self._ticks_in_window, self._window_t0 = 0, now
 
     def diagnostics(self) -> DiagnosticStatus:
-        """The node's status: loop statistics, state, faults."""
+        """The node's status: loop statistics, mode, faults, command."""
         p50, p99, pmax = _percentiles(self._periods)
-        i50, i99, imax = _percentiles(self._infer_times)
-        level = {State.RUNNING: DiagnosticStatus.OK, State.SOFT_START: DiagnosticStatus.OK,
-                 State.WAITING: DiagnosticStatus.WARN,
-                 State.SAFE: DiagnosticStatus.ERROR}[self.sm.state]
+        i50, i99, imax = _percentiles(self.ctl.infer_times)
+        ctl, m = self.ctl, self.ctl.machine
+        level = {Mode.WALK: DiagnosticStatus.OK, Mode.STAND: DiagnosticStatus.OK,
+                 Mode.PASSIVE: DiagnosticStatus.WARN,
+                 Mode.DAMPING: DiagnosticStatus.ERROR}[m.mode]
+        t = ctl.last_transition
         values = {
-            "state": self.sm.state.value,
+            "mode": m.mode.value,
+            "last_transition": f"{t.old.value} -> {t.new.value}: {t.why}" if t else "",
             "backend": self.backend.name,
             "model_run_id": self.contract.run_id,
             "control_thread_scheduler": self.scheduler,
@@ -433,16 +346,17 @@ class PolicyNode(Node):
             "inference_p99_us": f"{i99 * 1e6:.1f}",
             "gc_collections": str(self._gc.count),
             "gc_pause_max_ms": f"{self._gc.max_s * 1e3:.3f}",
-            "last_fault": self.sm.last_fault.value if self.sm.last_fault else "",
-            "cmd_age_s": f"{self.cmd.age(time.monotonic()):.3f}",  # "inf": none since enable
-            "cmd_accepted": str(self.cmd.accepted),
-            "cmd_rejected.non_finite": str(self.cmd.rejected["non-finite"]),
-            "cmd_rejected.absurd": str(self.cmd.rejected["absurd"]),
+            "last_fault": m.last_fault.value if m.last_fault else "",
+            "inputs": ctl.input_fault.value if ctl.input_fault else "ok",
+            "cmd_age_s": f"{ctl.cmd.age(time.monotonic()):.3f}",  # "inf": none since walking
+            "cmd_accepted": str(ctl.cmd.accepted),
+            "cmd_rejected.non_finite": str(ctl.cmd.rejected["non-finite"]),
+            "cmd_rejected.absurd": str(ctl.cmd.rejected["absurd"]),
         }
         for fault in Fault:
-            values[f"faults.{fault.name.lower()}"] = str(self.sm.faults[fault])
+            values[f"faults.{fault.name.lower()}"] = str(m.faults[fault])
         return DiagnosticStatus(level=level, name=DIAG_NAME, hardware_id=self.robot.name,
-                                message=self.sm.state.value,
+                                message=m.mode.value,
                                 values=[KeyValue(key=k, value=v) for k, v in values.items()])
 
     def _publish_diagnostics(self) -> None:
@@ -451,9 +365,16 @@ class PolicyNode(Node):
         self.pub_diag.publish(arr)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(args: list[str] | None = None) -> int:
     """Entry point: ``ros2 run athena_policy_node policy_node``."""
-    rclpy.init(args=args)
+    # rclpy's own signal handler shuts the context down at once on Ctrl-C, before the node
+    # could send its driver the DAMPING command of a shutdown: handle SIGINT/SIGTERM here.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         node = PolicyNode()
     except (ContractError, FileNotFoundError, ValueError, RuntimeError) as exc:
@@ -465,14 +386,17 @@ def main(args: list[str] | None = None) -> int:
     executor.add_node(node)
     node.start()
     try:
-        executor.spin()
+        while rclpy.ok():
+            # (a bounded wait: Python sees the signal within 50 ms even with no timer due)
+            executor.spin_once(timeout_sec=0.05)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         # Ctrl-C under `ros2 launch` arrives twice (the terminal's, then the one launch sends
         # each process): the second must not interrupt the clean-up (exit -2, a traceback).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        node.shutdown()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        node.shutdown()   # sends the driver DAMPING
         node.destroy_node()
         rclpy.try_shutdown()
     return 0

@@ -1,18 +1,15 @@
-"""Safety: fault checks, the node's state machine, and the target limiter.
+"""Safety: the per-tick input checks, which faults mean what, and the target limiter.
 
-States (docs/contracts.md, section 3): WAITING for sensors → SOFT_START (ramp from the
-measured pose to the default pose) → RUNNING (policy) → SAFE (hold the pose measured at the
-fault, no policy). Any fault in SOFT_START or RUNNING → SAFE. SAFE is left only on request
-(enable), never by itself. Every transition is recorded with its reason for the log and
-/diagnostics.
+What each fault makes the robot do is decided in controller.py with the mode table of
+modes.py: a fault in :data:`STATE_FAULTS` → DAMPING, a fault in :data:`POLICY_FAULTS` → walk
+on, repeated → STAND (docs/contracts.md, section 3).
 """
 
 from __future__ import annotations
 
 import enum
 import math
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from athena_description.robot_contract import RobotContract
@@ -20,17 +17,8 @@ from athena_description.robot_contract import RobotContract
 from athena_policy_node.observation import projected_gravity
 
 
-class State(enum.Enum):
-    """Node states."""
-
-    WAITING = "waiting"
-    SOFT_START = "soft_start"
-    RUNNING = "running"
-    SAFE = "safe"
-
-
 class Fault(enum.Enum):
-    """Reasons to enter the safe mode."""
+    """What the per-tick checks can find wrong (counted on /diagnostics)."""
 
     STALE_IMU = "stale imu"
     STALE_JOINTS = "stale joint_states"
@@ -42,7 +30,16 @@ class Fault(enum.Enum):
     INFERENCE_ERROR = "inference error"
     INFERENCE_OVERRUN = "inference overrun"
     NON_FINITE_ACTION = "NaN/Inf in policy output"
-    STOP_REQUEST = "stop requested"
+
+
+# No trustworthy state estimate (or the robot fell): the controller goes to DAMPING (modes.py).
+STATE_FAULTS = frozenset({Fault.STALE_IMU, Fault.STALE_JOINTS, Fault.NON_FINITE,
+                          Fault.NO_ORIENTATION, Fault.BAD_QUATERNION, Fault.MISSING_JOINTS,
+                          Fault.TILT})
+# The policy failed for one step while the state is sound: the robot walks on with the targets
+# it has; only repeated failures stand it (controller.py).
+POLICY_FAULTS = frozenset({Fault.INFERENCE_ERROR, Fault.INFERENCE_OVERRUN,
+                           Fault.NON_FINITE_ACTION})
 
 
 @dataclass
@@ -58,12 +55,8 @@ class SafetyConfig:
     # An inference is an overrun when its action would arrive after the next one is due (one
     # policy period). A single slow call below that is not a fault: the loop holds the last
     # target for a tick. (4 ms was tried: on a loaded 2-core CPU the OS preempts a call now
-    # and then, and every such spike dropped a walking robot into safe mode: docs/sim.md.)
+    # and then: docs/sim.md.)
     max_inference_s: float = 0.02
-    soft_start_s: float = 2.0
-    # WAITING → SOFT_START only once every sensor has been fresh and valid for this long:
-    # streams are often bursty while DDS discovery and the driver start up.
-    sensors_ready_s: float = 0.2
 
 
 def tilt_angle(gravity_body: np.ndarray) -> float:
@@ -122,49 +115,6 @@ class StaleDebounce:
             return fault
         self.run += 1
         return fault if self.run >= self.ticks else None
-
-
-@dataclass
-class StateMachine:
-    """States and transitions, with a record of why each happened."""
-
-    state: State = State.WAITING
-    faults: Counter = field(default_factory=Counter)
-    last_fault: Fault | None = None
-    transitions: list[tuple[State, State, str]] = field(default_factory=list)
-
-    def _go(self, new: State, why: str) -> tuple[State, State, str]:
-        t = (self.state, new, why)
-        self.transitions.append(t)
-        del self.transitions[:-50]  # keep the recent history only
-        self.state = new
-        return t
-
-    def sensors_ready(self) -> tuple[State, State, str] | None:
-        """WAITING → SOFT_START once every sensor has arrived (if auto-enabled)."""
-        if self.state is State.WAITING:
-            return self._go(State.SOFT_START, "sensors ready")
-        return None
-
-    def soft_start_done(self) -> tuple[State, State, str] | None:
-        """SOFT_START → RUNNING at the end of the ramp."""
-        if self.state is State.SOFT_START:
-            return self._go(State.RUNNING, "soft start complete")
-        return None
-
-    def fault(self, fault: Fault) -> tuple[State, State, str] | None:
-        """Any active state → SAFE. Counted even when already safe."""
-        self.faults[fault] += 1
-        self.last_fault = fault
-        if self.state in (State.SOFT_START, State.RUNNING, State.WAITING):
-            return self._go(State.SAFE, fault.value)
-        return None
-
-    def enable(self) -> tuple[State, State, str] | None:
-        """Operator request: SAFE or WAITING → SOFT_START."""
-        if self.state in (State.SAFE, State.WAITING):
-            return self._go(State.SOFT_START, "enable requested")
-        return None
 
 
 class TargetLimiter:

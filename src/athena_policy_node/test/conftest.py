@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 import rclpy
-from athena_policy_node.node import PolicyNode
-from athena_policy_node.safety import State
+from athena_policy_node.modes import Mode
+from athena_policy_node.node import COMMAND_QOS, PolicyNode
 from athena_policy_node.test_policy import make_test_policy
 from geometry_msgs.msg import Twist
 from rclpy.executors import SingleThreadedExecutor
@@ -19,6 +19,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Imu, JointState
 
 from athena_description import load_robot_contract
+from athena_msgs.msg import JointCommand
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +32,7 @@ def quat_about_x(angle: float) -> tuple[float, float, float, float]:
 
 
 class Feeder:
-    """Publishes imu + joint_states at `rate_hz` and records every joint target received."""
+    """Publishes imu + joint_states at `rate_hz` and records every joint command received."""
 
     def __init__(self, node, rate_hz: float = 500.0) -> None:
         self.robot = load_robot_contract()
@@ -44,20 +45,21 @@ class Feeder:
         self.publish_imu = True
         self.publish_joints = True
         self.joint_msg_hook = None  # callable(JointState) -> JointState, to corrupt messages
-        self.targets: list[np.ndarray] = []
+        self.targets: list[np.ndarray] = []      # each command's position
+        self.commands: list[JointCommand] = []
         self.pub_imu = node.create_publisher(Imu, "imu", qos_profile_sensor_data)
         self.pub_js = node.create_publisher(JointState, "joint_states", qos_profile_sensor_data)
         self.pub_cmd = node.create_publisher(
             Twist, "cmd_vel", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
-        node.create_subscription(JointState, "joint_targets", self._on_target,
-                                 qos_profile_sensor_data)
+        node.create_subscription(JointCommand, "joint_command", self._on_target, COMMAND_QOS)
         self.period = 1.0 / rate_hz
         self._run = True
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
-    def _on_target(self, msg: JointState) -> None:
+    def _on_target(self, msg: JointCommand) -> None:
         self.targets.append(np.array(msg.position))
+        self.commands.append(msg)
 
     def _loop(self) -> None:
         nxt = time.monotonic()
@@ -98,7 +100,8 @@ class Harness:
         # seconds (benchmarks/dds_stall.py) and above scheduling gaps on a loaded 2-core
         # machine: these tests are about what the node does, not how fast the machine is.
         overrides = [Parameter("model_path", value=str(model)),
-                     Parameter("soft_start_s", value=0.2),
+                     Parameter("stand_s", value=0.2),
+                     Parameter("auto_mode", value="walk"),
                      Parameter("sensor_timeout_s", value=0.5), *[
                          Parameter(k, value=v) for k, v in params.items()]]
         self.node = PolicyNode(context=self.context, parameter_overrides=overrides)
@@ -118,10 +121,10 @@ class Harness:
             t.start()
         self.node.start()
 
-    def wait_state(self, state: State, timeout: float = 5.0) -> bool:
+    def wait_mode(self, mode: Mode, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.node.sm.state is state:
+            if self.node.ctl.mode is mode:
                 return True
             time.sleep(0.002)
         return False

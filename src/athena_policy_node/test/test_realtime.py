@@ -87,10 +87,10 @@ def test_configuration_errors_raise():
 
 
 def test_node_pins_its_control_thread(harness):
-    from athena_policy_node.safety import State
+    from athena_policy_node.modes import Mode
 
     h = harness(cpu_affinity="0", loop_mode="thread")  # (timer would pin the test's thread)
-    assert h.wait_state(State.RUNNING)
+    assert h.wait_mode(Mode.WALK)
     assert h.node.scheduler.endswith("cpus 0"), h.node.scheduler
     values = {kv.key: kv.value for kv in h.node.diagnostics().values}
     assert values["control_thread_scheduler"] == h.node.scheduler

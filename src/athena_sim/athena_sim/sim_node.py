@@ -2,8 +2,13 @@
 
 One thread steps MuJoCo once per tick (``publish_rate_hz``, paced to the wall clock) and
 publishes ``joint_states`` + ``imu`` (sensor-data QoS) and ``/clock``; ``odom`` (ground truth)
-at 50 Hz, ``/diagnostics`` at 1 Hz. The model's position actuators apply the contract's PD
-law at every physics step with ctrl = the latest ``joint_targets`` (matched by name).
+at 50 Hz, ``/diagnostics`` at 1 Hz. It is a robot driver as docs/driver.md describes: it
+applies the latest ``joint_command`` (athena_msgs/JointCommand, matched by name) at every
+physics step, with the commanded gains, not gains of its own:
+``tau = kp (q* - q) + kd (dq* - dq) + tau_ff``, clipped to the effort limits. Until the first
+command with stiffness arrives the robot hangs still (physics paused, as on a hoist); a robot
+that gets no command for ``command_timeout_s`` goes limp with damping (as a motor driver's
+watchdog does).
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from nav_msgs.msg import Odometry
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Imu, JointState
 from std_srvs.srv import Trigger
+
+from athena_msgs.msg import JointCommand
 
 
 def load_model(friction_scale: float = 1.0, mass_scale: float = 1.0,
@@ -84,8 +91,34 @@ def push_base(data: mujoco.MjData, rng: np.random.Generator, speed: float) -> No
     data.qvel[0:2] += speed * np.array([np.cos(ang), np.sin(ang)])
 
 
+class MotorCommands:
+    """The commanded motor law applied through MuJoCo's position actuators.
+
+    A position actuator computes ``gain * ctrl + bias0 + bias1 * q + bias2 * dq``; with gain =
+    kp, bias = (0, -kp, -kd) and ctrl = q* that is ``kp (q* - q) - kd dq``, integrated
+    implicitly in the velocity (implicitfast: stable for any kd at a 2 ms step, as the
+    drivers' kHz loops are). The rest of the law, ``kd dq* + tau_ff``, is a joint force.
+    The actuator clips its part to the effort limit; the sum is clipped again here.
+    """
+
+    def __init__(self, model: mujoco.MjModel, act: np.ndarray, vadr: np.ndarray,
+                 effort: np.ndarray) -> None:
+        self.model, self.act, self.vadr, self.effort = model, act, vadr, effort
+        self.lo, self.hi = model.actuator_ctrlrange[act].T
+
+    def apply(self, data: mujoco.MjData, q: np.ndarray, dq: np.ndarray, kp: np.ndarray,
+              kd: np.ndarray, tau: np.ndarray) -> None:
+        """Set the law for the next physics steps (arrays in contract order)."""
+        m, a = self.model, self.act
+        m.actuator_gainprm[a, 0] = kp
+        m.actuator_biasprm[a, 1] = -kp
+        m.actuator_biasprm[a, 2] = -kd
+        data.ctrl[a] = np.clip(q, self.lo, self.hi)
+        data.qfrc_applied[self.vadr] = np.clip(kd * dq + tau, -self.effort, self.effort)
+
+
 class SimNode(Node):
-    """MuJoCo behind joint_targets → joint_states / imu / odom / clock."""
+    """MuJoCo behind joint_command → joint_states / imu / odom / clock."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__("sim_node", **kwargs)
@@ -108,10 +141,12 @@ class SimNode(Node):
         self.rng = np.random.default_rng(int(p("seed", 0).value))
         self.record_path = str(p("record_path", "").value)   # .gif/.mp4; "" = no recording
         self.record_fps = float(p("record_fps", 20.0).value)
-        # Hold physics (publishing the initial state) until the first joint_targets arrive,
-        # like a robot powered on by its controller: a controller that starts late never
-        # meets a robot that has been pushed or has drifted without it.
-        self.start_on_targets = bool(p("start_on_targets", True).value)
+        # Hold physics (publishing the initial state) until the first command with stiffness
+        # (STAND), like a robot on a hoist until its controller holds it: a controller that
+        # starts late never meets a robot that has been pushed or has fallen without it.
+        self.start_on_stand = bool(p("start_on_stand", True).value)
+        # A driver without commands for this long goes limp with damping (its watchdog).
+        self.command_timeout_s = float(p("command_timeout_s", 0.2).value)
         self._frames_qpos: list[np.ndarray] = []
 
         self.robot = load_robot_contract()
@@ -120,7 +155,14 @@ class SimNode(Node):
         names = self.robot.joint_names
         self.qadr, self.vadr, self.act = contract_indices(m, names)
         self.index = {n: i for i, n in enumerate(names)}
-        self.ctrl_lo, self.ctrl_hi = m.actuator_ctrlrange[self.act].T
+        self.motors = MotorCommands(m, self.act, self.vadr, self.robot.effort_limits)
+        n = self.robot.num_joints
+        # the latest command, in contract order: (q*, dq*, kp, kd, tau, receipt time)
+        self._command: tuple | None = None
+        self._limp = (np.zeros(n), self.robot.damping.copy())   # kp 0, contract damping
+        self._tripped = False          # the watchdog has fired since the last command
+        self._order_key: tuple[str, ...] | None = None
+        self._order_pick: np.ndarray | None = None
 
         def sens(name: str) -> slice:
             s = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SENSOR, name)
@@ -128,7 +170,7 @@ class SimNode(Node):
             return slice(a, a + m.sensor_dim[s])
 
         self.s_gyro, self.s_acc, self.s_quat = sens("imu_gyro"), sens("imu_accel"), sens("imu_quat")
-        self._targets: np.ndarray | None = None
+        self._stepping = not self.start_on_stand
         self._reset_requested = False
         self._delay_buf: list = []
 
@@ -137,8 +179,9 @@ class SimNode(Node):
         self.pub_odom = self.create_publisher(Odometry, "odom", 10)
         self.pub_clock = self.create_publisher(Clock, "/clock", 10)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(JointState, "joint_targets", self._on_targets,
-                                 qos_profile_sensor_data)
+        # reliable, as the policy node publishes it (a best-effort subscriber would match too)
+        self.create_subscription(JointCommand, "joint_command", self._on_command,
+                                 QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
         self.create_service(Trigger, "~/reset", self._srv_reset)
 
         self.js = JointState()
@@ -153,6 +196,10 @@ class SimNode(Node):
         self.max_late_s = 0.0  # worst lag of the stepping loop behind real time
         self.falls = 0
         self.pushes = 0
+        self.commands = 0
+        self.rejected = 0
+        self.watchdog_trips = 0
+        self.mode = -1   # the latest command's mode (JointCommand.MODE_*), -1: none yet
         self.wall_t0 = time.monotonic()
         self.sim_t0 = self.data.time
         self.rtf = 0.0
@@ -164,17 +211,42 @@ class SimNode(Node):
                                f"mass x{mass}, pushes every {self.push_period} s")
 
     # --- callbacks -------------------------------------------------------------------
-    def _on_targets(self, msg: JointState) -> None:
-        if len(msg.name) != len(msg.position):
-            self.get_logger().warn("joint_targets: name/position lengths differ, ignored",
-                                   throttle_duration_sec=1.0)
+    def _on_command(self, msg: JointCommand) -> None:
+        n = len(msg.name)
+        fields = (msg.position, msg.velocity, msg.stiffness, msg.damping, msg.effort)
+        if any(len(f) != n for f in fields):
+            self.rejected += 1
+            self.get_logger().warning("joint_command: array lengths differ from name's, ignored",
+                                      throttle_duration_sec=1.0)
             return
-        t = self.robot.default_positions.copy() if self._targets is None else self._targets.copy()
-        for n, q in zip(msg.name, msg.position):
-            i = self.index.get(n)
-            if i is not None and np.isfinite(q):
-                t[i] = q
-        self._targets = t
+        pick = self._order(tuple(msg.name))
+        if pick is None:
+            self.rejected += 1
+            self.get_logger().warning("joint_command: not every joint commanded once, ignored",
+                                      throttle_duration_sec=1.0)
+            return
+        arrays = [np.asarray(f, dtype=np.float64)[pick] for f in fields]
+        if not all(np.isfinite(x).all() for x in arrays) or (arrays[2] < 0).any() \
+                or (arrays[3] < 0).any():
+            self.rejected += 1
+            self.get_logger().warning("joint_command: NaN/Inf or negative gains, ignored",
+                                      throttle_duration_sec=1.0)
+            return
+        self._command = (*arrays, time.monotonic())
+        self.mode = msg.mode
+        self.commands += 1
+        if not self._stepping and (arrays[2] > 0).any():
+            self._stepping = True
+
+    def _order(self, names: tuple[str, ...]) -> np.ndarray | None:
+        """Indices into a command's arrays, in contract order; None unless each joint is once."""
+        if names != self._order_key:   # names rarely change: computed once per layout
+            idx = [self.index.get(n, -1) for n in names]
+            ok = sorted(i for i in idx if i >= 0) == list(range(self.robot.num_joints))
+            self._order_key = names
+            self._order_pick = (np.array([idx.index(j) for j in range(self.robot.num_joints)])
+                                if ok else None)
+        return self._order_pick
 
     def _srv_reset(self, _req: Trigger.Request, resp: Trigger.Response) -> Trigger.Response:
         self._reset_requested = True
@@ -192,12 +264,10 @@ class SimNode(Node):
             if self._reset_requested:
                 reset_to_stand(self.model, self.data)
                 self._reset_requested = False
-                self._targets = None
-            if self._targets is not None:
-                self.data.ctrl[self.act] = np.clip(self._targets, self.ctrl_lo, self.ctrl_hi)
-            else:
-                self.data.ctrl[self.act] = self.robot.default_positions
-            stepping = self._targets is not None or not self.start_on_targets
+                self._command = None
+                self._stepping = not self.start_on_stand
+            self._apply_command()
+            stepping = self._stepping
             if stepping:
                 if push_every and self.ticks and self.ticks % push_every == 0:
                     push_base(self.data, self.rng, self.push_speed)
@@ -230,6 +300,21 @@ class SimNode(Node):
                 self.max_late_s = max(self.max_late_s, -sleep)  # how far behind real time
                 if sleep < -0.1:  # far behind (e.g. CPU contention): don't burst to catch up
                     next_t = time.monotonic()
+
+    def _apply_command(self) -> None:
+        cmd = self._command
+        if cmd is not None and time.monotonic() - cmd[5] <= self.command_timeout_s:
+            self.motors.apply(self.data, *cmd[:5])
+            self._tripped = False
+            return
+        if cmd is not None and not self._tripped:
+            self._tripped = True
+            self.watchdog_trips += 1
+            self.get_logger().error(f"no joint_command for {self.command_timeout_s * 1e3:.0f} ms:"
+                                    " motors limp with damping")
+        kp0, kd = self._limp
+        q = self.data.qpos[self.qadr]
+        self.motors.apply(self.data, q, np.zeros_like(q), kp0, kd, np.zeros_like(q))
 
     def _publish(self, with_odom: bool = True) -> None:
         d = self.data
@@ -298,6 +383,10 @@ class SimNode(Node):
                      KeyValue(key="sim_time_s", value=f"{self.data.time:.2f}"),
                      KeyValue(key="max_late_ms", value=f"{self.max_late_s * 1e3:.1f}"),
                      KeyValue(key="pushes", value=str(self.pushes)),
+                     KeyValue(key="commands", value=str(self.commands)),
+                     KeyValue(key="commands_rejected", value=str(self.rejected)),
+                     KeyValue(key="command_mode", value=str(self.mode)),
+                     KeyValue(key="watchdog_trips", value=str(self.watchdog_trips)),
                      KeyValue(key="base_height_m", value=f"{self.data.qpos[2]:.3f}")]
         arr = DiagnosticArray(status=[st])
         arr.header.stamp = self.get_clock().now().to_msg()

@@ -1,0 +1,443 @@
+"""The controller core on a fake clock: every mode transition, every fault, what is sent.
+
+No ROS, no threads, no wall clock: ``now`` is a number the test advances by one tick.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from athena_policy_node.command import CommandConfig
+from athena_policy_node.controller import (
+    CmdSample,
+    Controller,
+    ControllerConfig,
+    ImuSample,
+    JointSample,
+)
+from athena_policy_node.modes import TRANSITIONS, Mode, Refused
+from athena_policy_node.safety import Fault, SafetyConfig
+
+from athena_description import default_policy_contract, load_robot_contract
+
+ROBOT = load_robot_contract()
+CONTRACT = default_policy_contract()
+TICK = 1.0 / CONTRACT.rates.node_rate_hz
+UPRIGHT = np.array([0.0, 0.0, 0.0, 1.0])
+
+
+class Policy:
+    """A stand-in policy: returns ``action`` (or raises / returns NaN on demand); counts calls."""
+
+    def __init__(self) -> None:
+        self.action = np.zeros(ROBOT.num_joints)
+        self.fail: Exception | None = None
+        self.calls = 0
+        self.last_obs: np.ndarray | None = None
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        self.last_obs = obs.copy()
+        if self.fail is not None:
+            raise self.fail
+        return self.action[None, :]
+
+
+class Rig:
+    """A controller with live inputs on a fake clock."""
+
+    def __init__(self, **cfg) -> None:
+        self.t = 100.0
+        self.policy = Policy()
+        self.clock = [0.0]                 # the inference timer: advanced by ``infer_s``
+        self.infer_s = 0.0001
+        self.logs: list[tuple[str, str]] = []
+        cfg = {"stand_s": 0.2, "sensors_ready_s": 0.0, "stop_s": 0.1, **cfg}
+
+        def timer() -> float:
+            self.clock[0] += self.infer_s / 2   # called twice per inference
+            return self.clock[0]
+
+        self.ctl = Controller(ROBOT, CONTRACT, self.policy, SafetyConfig(), CommandConfig(),
+                              ControllerConfig(**cfg), log=lambda lv, s: self.logs.append((lv, s)),
+                              timer=timer)
+        self.q = ROBOT.default_positions.copy() + 0.05   # not quite the default pose
+        self.qd = np.zeros(ROBOT.num_joints)
+        self.quat = UPRIGHT.copy()
+        self.gyro = np.zeros(3)
+        self.orientation_valid = True
+        self.joint_error: str | None = None
+        self.imu_fresh = self.joints_fresh = True
+        self.cmd: CmdSample | None = None
+        self._imu = self._joints = None
+
+    def command(self, vx: float, vy: float = 0.0, yaw: float = 0.0) -> None:
+        self.cmd = CmdSample((vx, vy, yaw), self.t)
+
+    def tick(self, n: int = 1):
+        out = None
+        for _ in range(n):
+            self.t += TICK
+            if self.imu_fresh or self._imu is None:
+                self._imu = ImuSample(self.quat.copy(), self.gyro.copy(), self.t,
+                                      self.orientation_valid)
+            if self.joints_fresh or self._joints is None:
+                self._joints = JointSample(self.q.copy(), self.qd.copy(), self.t, None,
+                                           self.joint_error)
+            out = self.ctl.step(self.t, self._imu, self._joints, self.cmd)
+        return out
+
+    def seconds(self, s: float):
+        return self.tick(int(round(s / TICK)))
+
+    def request(self, mode: Mode) -> str:
+        return self.ctl.request(mode, "test", self.t)
+
+    def walking(self) -> Rig:
+        self.tick(5)
+        self.request(Mode.STAND)
+        self.seconds(0.25)
+        self.request(Mode.WALK)
+        self.command(0.5)
+        self.tick(20)
+        assert self.ctl.mode is Mode.WALK
+        return self
+
+
+# ------------------------------------------------------------------------ start-up, PASSIVE
+def test_nothing_is_sent_before_both_sensors_arrive() -> None:
+    r = Rig()
+    assert r.ctl.step(r.t, None, None, None) is None
+    assert r.ctl.step(r.t, ImuSample(UPRIGHT, np.zeros(3), r.t), None, None) is None
+    assert r.ctl.mode is Mode.PASSIVE
+
+
+def test_passive_sends_damping_only_and_waits_for_the_operator() -> None:
+    r = Rig()
+    out = r.seconds(2.0)
+    assert r.ctl.mode is Mode.PASSIVE and out.mode is Mode.PASSIVE
+    assert (out.stiffness == 0).all() and np.allclose(out.damping, CONTRACT.damping)
+    assert np.allclose(out.position, r.q) and (out.effort == 0).all()
+    assert r.policy.calls == 0
+
+
+def test_stand_is_refused_while_an_input_is_invalid_and_says_why() -> None:
+    r = Rig()
+    r.quat = np.array([0.0, 0.0, 0.0, 0.0])   # the all-zero quaternion of "no orientation"
+    r.tick(5)
+    with pytest.raises(Refused, match="not a unit quaternion"):
+        r.request(Mode.STAND)
+    assert r.ctl.mode is Mode.PASSIVE
+    assert r.ctl.machine.faults[Fault.BAD_QUATERNION] == 0   # nothing is held: not a fault
+
+
+def test_walk_straight_from_passive_is_refused() -> None:
+    r = Rig()
+    r.tick(5)
+    with pytest.raises(Refused, match="stand first"):
+        r.request(Mode.WALK)
+
+
+# ------------------------------------------------------------------------ STAND, WALK
+def test_stand_interpolates_from_the_measured_pose_to_the_default_with_trained_gains() -> None:
+    r = Rig()
+    r.tick(5)
+    assert r.request(Mode.STAND) == "passive -> stand"
+    first = r.tick()
+    assert first.mode is Mode.STAND
+    assert np.allclose(first.stiffness, CONTRACT.stiffness)
+    assert np.allclose(first.damping, CONTRACT.damping)
+    assert np.abs(first.position - r.q).max() < 0.01          # starts where the robot is
+    half = r.seconds(0.1 - TICK)
+    mid = r.q + 0.5 * (ROBOT.default_positions - r.q)
+    assert np.abs(half.position - mid).max() < 0.01
+    end = r.seconds(0.15)
+    assert np.allclose(end.position, ROBOT.default_positions)  # then holds the default pose
+    with pytest.raises(Refused):
+        Rig().request(Mode.STAND)                              # no sensor data yet
+
+
+def test_walk_only_once_standing_then_the_policy_runs_at_its_rate() -> None:
+    r = Rig()
+    r.tick(5)
+    r.request(Mode.STAND)
+    r.tick(10)
+    with pytest.raises(Refused, match="stand first"):
+        r.request(Mode.WALK)
+    r.seconds(0.25)
+    assert r.request(Mode.WALK) == "stand -> walk"
+    r.policy.action = np.full(ROBOT.num_joints, 0.5)
+    out = r.tick(100)
+    assert out.mode is Mode.WALK and r.policy.calls == 10     # every 10th tick (50 Hz)
+    want = CONTRACT.actions_to_targets(r.policy.action, ROBOT)
+    assert np.allclose(out.position, want)
+    assert np.allclose(out.stiffness, CONTRACT.stiffness)
+    assert ((out.position >= ROBOT.lower_limits) & (out.position <= ROBOT.upper_limits)).all()
+
+
+def test_stand_waits_until_the_sensors_have_been_valid_long_enough() -> None:
+    r = Rig(sensors_ready_s=0.5)
+    r.seconds(0.3)
+    with pytest.raises(Refused, match="valid for 0.30 s of the 0.50 s required"):
+        r.request(Mode.STAND)
+    r.seconds(0.1)
+    r.q[0] = math.nan                                          # a break restarts the count
+    r.tick()
+    r.q[0] = ROBOT.default_positions[0]
+    r.seconds(0.3)
+    with pytest.raises(Refused):
+        r.request(Mode.STAND)
+    r.seconds(0.25)
+    assert r.request(Mode.STAND) == "passive -> stand"
+
+
+def test_auto_walk_stands_then_walks_by_itself() -> None:
+    r = Rig(auto_walk=True, sensors_ready_s=0.05)
+    r.tick(10)
+    assert r.ctl.mode is Mode.PASSIVE                          # sensors not ready long enough
+    r.seconds(0.06)
+    assert r.ctl.mode is Mode.STAND
+    r.seconds(0.25)
+    assert r.ctl.mode is Mode.WALK
+    reasons = [t.why for t in r.ctl.machine.transitions]
+    assert reasons == ["auto: sensors ready", "auto: standing"]
+
+
+def test_auto_walk_waits_while_an_input_is_invalid() -> None:
+    r = Rig(auto_walk=True)
+    r.orientation_valid = False
+    r.seconds(0.5)
+    assert r.ctl.mode is Mode.PASSIVE
+    r.orientation_valid = True
+    r.seconds(0.5)
+    assert r.ctl.mode is Mode.WALK
+
+
+# ------------------------------------------------------------------------ state faults → DAMPING
+STATE_FAULTS = {
+    "nan imu": (lambda r: setattr(r, "gyro", np.array([math.nan, 0, 0])), Fault.NON_FINITE),
+    "inf joints": (lambda r: r.q.__setitem__(3, math.inf), Fault.NON_FINITE),
+    "no orientation": (lambda r: setattr(r, "orientation_valid", False), Fault.NO_ORIENTATION),
+    "zero quaternion": (lambda r: setattr(r, "quat", np.zeros(4)), Fault.BAD_QUATERNION),
+    "tilt": (lambda r: setattr(r, "quat", np.array([math.sin(0.6), 0, 0, math.cos(0.6)])),
+             Fault.TILT),
+    "missing joints": (lambda r: setattr(r, "joint_error", "lacks 1 joint"),
+                       Fault.MISSING_JOINTS),
+}
+
+
+@pytest.mark.parametrize("mode", [Mode.STAND, Mode.WALK])
+@pytest.mark.parametrize("name", list(STATE_FAULTS))
+def test_a_state_fault_goes_to_damping_on_the_first_tick(name: str, mode: Mode) -> None:
+    r = Rig().walking() if mode is Mode.WALK else Rig()
+    if mode is Mode.STAND:
+        r.tick(5)
+        r.request(Mode.STAND)
+        r.tick(3)
+    corrupt, fault = STATE_FAULTS[name]
+    corrupt(r)
+    out = r.tick()
+    assert r.ctl.mode is Mode.DAMPING and out.mode is Mode.DAMPING, r.ctl.machine.transitions
+    assert r.ctl.machine.last_fault is fault and r.ctl.machine.faults[fault] == 1
+    assert (out.stiffness == 0).all() and np.allclose(out.damping, CONTRACT.damping)
+    assert np.isfinite(out.position).all()                     # the last good pose, never NaN
+    r.tick(50)
+    assert r.ctl.machine.faults[fault] == 1                    # counted once, where it began
+
+
+@pytest.mark.parametrize("which", ["imu", "joints"])
+def test_a_stale_sensor_is_a_fault_at_the_second_stale_tick(which: str) -> None:
+    r = Rig().walking()
+    setattr(r, f"{which}_fresh", False)
+    r.seconds(SafetyConfig.sensor_timeout_s)                   # within the limit: walking
+    assert r.ctl.mode is Mode.WALK
+    r.tick()                                                   # first stale tick: debounced
+    assert r.ctl.mode is Mode.WALK
+    r.tick()
+    want = Fault.STALE_IMU if which == "imu" else Fault.STALE_JOINTS
+    assert r.ctl.mode is Mode.DAMPING and r.ctl.machine.last_fault is want
+
+
+def test_a_debounced_stale_tick_still_checks_values() -> None:
+    r = Rig().walking()
+    r.imu_fresh = False
+    r.seconds(SafetyConfig.sensor_timeout_s)
+    r.tick()                                                   # stale, debounced
+    r.q[0] = math.nan                                          # ... and NaN in the same tick
+    r.tick()
+    assert r.ctl.machine.last_fault is Fault.NON_FINITE
+
+
+def test_damping_scale_sets_the_damping_of_damping_mode() -> None:
+    r = Rig(damping_scale=3.0, passive_damping_scale=0.5)
+    assert np.allclose(r.seconds(0.1).damping, 0.5 * np.asarray(CONTRACT.damping))
+    r.request(Mode.DAMPING)
+    assert np.allclose(r.tick().damping, 3.0 * np.asarray(CONTRACT.damping))
+
+
+def test_damping_is_left_only_on_request_and_only_with_valid_inputs() -> None:
+    r = Rig().walking()
+    r.orientation_valid = False
+    r.tick()
+    r.orientation_valid = True
+    r.seconds(1.0)
+    assert r.ctl.mode is Mode.DAMPING                          # no recovery by itself
+    r.orientation_valid = False
+    r.tick()
+    with pytest.raises(Refused, match="no orientation"):
+        r.request(Mode.STAND)
+    r.orientation_valid = True
+    r.tick()
+    assert r.request(Mode.STAND) == "damping -> stand"
+    r.seconds(0.3)
+    assert r.request(Mode.WALK) == "stand -> walk"
+
+
+def test_damping_to_passive_and_stand_to_passive() -> None:
+    r = Rig()
+    r.tick(5)
+    r.request(Mode.DAMPING)
+    assert r.request(Mode.PASSIVE) == "damping -> passive"
+    r.request(Mode.STAND)
+    assert r.request(Mode.PASSIVE) == "stand -> passive"
+
+
+def test_a_walking_robot_is_never_dropped_limp() -> None:
+    r = Rig().walking()
+    with pytest.raises(Refused, match="never dropped limp"):
+        r.request(Mode.PASSIVE)
+
+
+def test_e_stop_damps_at_once_from_every_mode() -> None:
+    for setup in (lambda r: r.tick(5), lambda r: (r.tick(5), r.request(Mode.STAND)),
+                  lambda r: r.walking()):
+        r = Rig()
+        setup(r)
+        r.request(Mode.DAMPING)
+        assert r.ctl.mode is Mode.DAMPING and r.tick().mode is Mode.DAMPING
+
+
+def test_every_transition_in_the_table_is_reachable() -> None:
+    # (from, to) pairs exercised above and here, so none of the table is untested
+    seen = set()
+    for a, b in TRANSITIONS:
+        r = Rig()
+        r.tick(5)
+        if a is Mode.STAND:
+            r.request(Mode.STAND)
+            r.seconds(0.3)
+        elif a is Mode.WALK:
+            r.walking()
+        elif a is Mode.DAMPING:
+            r.request(Mode.DAMPING)
+        assert r.ctl.mode is a
+        r.request(b)
+        if (a, b) == (Mode.WALK, Mode.STAND):
+            r.seconds(0.15)                                    # stops walking first
+        assert r.ctl.mode is b, (a, b)
+        seen.add((a, b))
+    assert seen == set(TRANSITIONS)
+
+
+# ------------------------------------------------------------------------ WALK → STAND
+def test_stand_while_walking_first_walks_in_place_with_a_zero_command() -> None:
+    r = Rig().walking()
+    r.request(Mode.STAND)
+    r.tick(10)
+    assert r.ctl.mode is Mode.WALK
+    cmd_slice = CONTRACT.slices()["velocity_command"]
+    assert np.allclose(r.policy.last_obs[0, cmd_slice], 0.0)   # the policy sees a zero command
+    r.seconds(0.1)
+    assert r.ctl.mode is Mode.STAND
+    assert r.ctl.machine.transitions[-1].why == "operator: stand (stopped walking)"
+
+
+def test_walk_cancels_a_pending_stop() -> None:
+    r = Rig().walking()
+    r.request(Mode.STAND)
+    r.tick(10)
+    assert r.request(Mode.WALK) == "walking on (stop cancelled)"
+    r.seconds(0.5)
+    assert r.ctl.mode is Mode.WALK
+
+
+# ------------------------------------------------------------------------ policy faults
+def test_one_inference_error_walks_on_three_in_a_row_stand() -> None:
+    r = Rig().walking()
+    r.policy.fail = RuntimeError("CUDA lost")
+    r.tick(10)                                                 # one policy step
+    assert r.ctl.mode is Mode.WALK
+    assert r.ctl.machine.faults[Fault.INFERENCE_ERROR] == 1
+    r.policy.fail = None
+    r.tick(10)                                                 # a success resets the count
+    r.policy.fail = RuntimeError("CUDA lost")
+    r.tick(20)
+    assert r.ctl.mode is Mode.WALK
+    r.tick(10)
+    assert r.ctl.mode is Mode.STAND and r.ctl.machine.faults[Fault.INFERENCE_ERROR] == 4
+    assert r.ctl.machine.transitions[-1].why == Fault.INFERENCE_ERROR.value
+
+
+def test_an_overrun_is_counted_and_its_action_used() -> None:
+    r = Rig().walking()
+    r.infer_s = 0.05                                           # > max_inference_s (20 ms)
+    r.policy.action = np.full(ROBOT.num_joints, 0.2)
+    out = r.tick(10)
+    assert r.ctl.mode is Mode.WALK and r.ctl.machine.faults[Fault.INFERENCE_OVERRUN] == 1
+    assert np.allclose(out.position, CONTRACT.actions_to_targets(r.policy.action, ROBOT),
+                       atol=0.2)  # (moving towards it at the limiter's rate)
+    r.tick(20)
+    assert r.ctl.mode is Mode.STAND                            # three in a row
+
+
+def test_a_nan_action_is_never_sent() -> None:
+    r = Rig().walking()
+    before = r.tick()
+    r.policy.action = np.full(ROBOT.num_joints, math.nan)
+    out = r.tick(10)
+    assert np.isfinite(out.position).all() and np.abs(out.position - before.position).max() < 0.5
+    assert r.ctl.machine.faults[Fault.NON_FINITE_ACTION] == 1 and r.ctl.mode is Mode.WALK
+
+
+# ------------------------------------------------------------------------ the command
+def test_bad_commands_are_rejected_counted_and_the_robot_walks_on() -> None:
+    r = Rig().walking()
+    r.command(math.nan)
+    r.tick(10)
+    r.command(1e4)
+    r.tick(10)
+    assert r.ctl.mode is Mode.WALK
+    assert r.ctl.cmd.rejected == {"non-finite": 1, "absurd": 1}  # each message once
+    cmd_slice = CONTRACT.slices()["velocity_command"]
+    scale = CONTRACT.observation[[t.name for t in CONTRACT.observation].index(
+        "velocity_command")].scale
+    assert r.policy.last_obs[0, cmd_slice][0] == pytest.approx(0.5 * scale)
+
+
+def test_a_lost_command_ramps_to_zero_and_an_old_one_never_comes_back() -> None:
+    r = Rig().walking()
+    cmd_slice = CONTRACT.slices()["velocity_command"]
+    r.seconds(CommandConfig.timeout_s + CommandConfig.ramp_s + 0.1)
+    assert np.allclose(r.policy.last_obs[0, cmd_slice], 0.0) and r.ctl.mode is Mode.WALK
+    assert any("no valid cmd_vel" in s for _, s in r.logs)
+    r.request(Mode.DAMPING)
+    r.tick()
+    r.request(Mode.STAND)
+    r.seconds(0.3)
+    r.request(Mode.WALK)
+    r.tick(20)                                                 # the same old message is there
+    assert np.allclose(r.policy.last_obs[0, cmd_slice], 0.0)
+
+
+def test_walking_begins_without_a_lost_command_warning() -> None:
+    r = Rig().walking()
+    assert not any("no valid cmd_vel" in s for _, s in r.logs), r.logs
+
+
+def test_shutdown_sends_damping() -> None:
+    r = Rig().walking()
+    out = r.ctl.shutdown_command()
+    assert out.mode is Mode.DAMPING and (out.stiffness == 0).all()
+    assert r.ctl.machine.transitions[-1].why == "shutdown"
