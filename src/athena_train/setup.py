@@ -33,6 +33,7 @@ setup(
             "evaluate = athena_train.evaluate:main",
             "play = athena_train.evaluate:main",
             "make_usd = athena_train.make_usd:main",
+            "terrain_eval = athena_train.terrain_eval:main",
         ],
     },
 )

@@ -33,6 +33,7 @@ def gate_env_cfg(cfg: object, episodes: int) -> None:
     dr.friction, dr.friction_range = True, gate.FRICTION_RANGE
     dr.base_com = False
     dr.motor_strength = False
+    dr.payload = False
     dr.pushes, dr.push_velocity = True, gate.PUSH_SPEED
     dr.push_interval_s = (gate.PUSH_PERIOD_S - 0.5, gate.PUSH_PERIOD_S + 0.5)
     dr.obs_noise = False

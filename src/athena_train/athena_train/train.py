@@ -38,6 +38,7 @@ from athena_train.distributed import (
 )
 
 DEFAULT_LOG_ROOT = Path("logs") / "athena_train"
+PRESETS = ("newton", "newton_rough", "physx")  # = tasks.physics.PRESETS, without Isaac Lab
 
 
 def git_commit(repo: Path | None = None) -> str:
@@ -78,11 +79,13 @@ def configure_warp() -> None:
 
 
 def make_env_and_cfg(task: str, num_envs: int | None, device: str, seed: int,
-                     physics: str = "newton",
+                     physics: str | None = None,
                      edit_env_cfg: Callable[[object], None] | None = None) -> tuple[object, object]:
     """Create the Isaac Lab env (wrapped for rsl-rl) and the agent config of ``task``.
 
-    ``edit_env_cfg`` may change the env config before the env is built (tests, evaluation).
+    ``physics`` names a preset of :mod:`athena_train.tasks.physics`; None takes the task's own
+    (``newton`` for flat ground, ``newton_rough`` for the terrain curriculum). ``edit_env_cfg``
+    may change the env config before the env is built (tests, evaluation).
     """
     configure_warp()
     import gymnasium as gym
@@ -95,12 +98,11 @@ def make_env_and_cfg(task: str, num_envs: int | None, device: str, seed: int,
     env_cfg = load_cfg_from_registry(task, "env_cfg_entry_point")
     agent_cfg = load_cfg_from_registry(task, "rsl_rl_cfg_entry_point")
     env_cfg.sim.device = device
-    env_cfg.physics_preset = physics
-    env_cfg.sim.physics = physics_cfg(physics, device)
-    if task.startswith("Athena-Velocity-Rough"):
-        env_cfg.sim.physics.solver_cfg.nconmax, env_cfg.sim.physics.solver_cfg.njmax = 64, 300
+    env_cfg.physics_preset = physics or env_cfg.physics_preset
     if num_envs:
         env_cfg.scene.num_envs = num_envs
+    # the rough preset sizes its collision buffers for the number of worlds
+    env_cfg.sim.physics = physics_cfg(env_cfg.physics_preset, device, env_cfg.scene.num_envs)
     env_cfg.seed = seed
     if edit_env_cfg is not None:
         edit_env_cfg(env_cfg)
@@ -215,7 +217,7 @@ def learn(runner: object, env: object, agent_cfg: object, run_dir: Path,
 
 def train(task: str, num_envs: int | None, device: str, seed: int, max_iterations: int | None,
           run_name: str, resume: bool, log_root: Path, save_interval: int | None = None,
-          physics: str = "newton") -> Path:
+          physics: str | None = None) -> Path:
     """Train; return the run directory (checkpoints, TensorBoard, config dump).
 
     Under torchrun each process trains on its own device with its own seed; ``num_envs`` is
@@ -260,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run_name", default=time.strftime("%Y%m%d-%H%M%S"))
     ap.add_argument("--resume", action="store_true",
                     help="continue from the newest checkpoint of --run_name")
-    ap.add_argument("--physics", default="newton", choices=("newton", "physx"))
+    ap.add_argument("--physics", default=None, choices=PRESETS,
+                    help="physics preset (default: the task's own: newton on flat ground, "
+                         "newton_rough on the terrain curriculum)")
     ap.add_argument("--log_root", type=Path, default=DEFAULT_LOG_ROOT)
     ap.add_argument("--distributed", action="store_true",
                     help="one process per GPU through torchrun (gloo on --device cpu); "

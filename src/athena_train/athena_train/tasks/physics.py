@@ -1,19 +1,27 @@
-"""Physics presets: Newton / MuJoCo-Warp kit-less (default) and PhysX (needs Isaac Sim).
+"""Physics presets: Newton / MuJoCo-Warp kit-less (flat and rough) and PhysX (needs Isaac Sim).
 
-One task, both backends: the env config holds a concrete physics config, chosen by name
-with :func:`physics_cfg`. PhysX is written for users with Isaac Sim installed; it cannot
-run in this workspace (no Isaac Sim / Kit here) and is not tested here.
+Each env config holds a concrete physics config, chosen by name with :func:`physics_cfg`:
+``newton`` (flat ground: MuJoCo's own contacts against a plane), ``newton_rough`` (triangle-mesh
+terrain: Newton's collision pipeline) and ``physx``. PhysX is written for users with Isaac Sim
+installed; it cannot run in this workspace (no Isaac Sim / Kit here) and is not tested here.
 """
 
 from __future__ import annotations
 
+import math
+
 from isaaclab_newton.physics import (
     MJWarpSolverCfg,
     NewtonCfg,
+    NewtonCollisionPipelineCfg,
     NewtonShapeCfg,
 )
 
-PRESETS = ("newton", "physx")
+PRESETS = ("newton", "newton_rough", "physx")
+
+# Isaac Lab 3.0's rough preset (isaaclab_tasks.core.velocity.velocity_env_cfg.RoughPhysicsCfg
+# .newton_mjwarp) sizes the narrow phase's triangle-pair buffer for its 4096 envs
+ROUGH_TRIANGLE_PAIRS_PER_4096_ENVS = 2_500_000
 
 
 def newton_cfg(device: str) -> NewtonCfg:
@@ -35,6 +43,32 @@ def newton_cfg(device: str) -> NewtonCfg:
     )
 
 
+def newton_rough_cfg(device: str, num_envs: int | None = None) -> NewtonCfg:
+    """Newton + MuJoCo-Warp for triangle-mesh terrain: Newton's own collision pipeline.
+
+    With MuJoCo's contacts (``use_mujoco_contacts=True``, the flat preset) a mesh collides as
+    its convex hull: on the generated terrain, robots standing still at a platform centre were
+    thrown off (34-100 % of zero-action episodes ended on base contact within 10 steps). These
+    are the settings of Isaac Lab 3.0's own rough preset (``RoughPhysicsCfg.newton_mjwarp``:
+    Newton's collision pipeline with a 2.5 M triangle-pair budget, nconmax 300, njmax 1000,
+    pyramidal cone, implicitfast) with athena's solver iterations, shape contact parameters and
+    one substep per 5 ms physics step (the flat preset's). The triangle-pair buffer grows with
+    the number of worlds beyond 4096 (Newton prints "Triangle pair buffer overflowed" when it
+    is too small).
+    """
+    pairs = ROUGH_TRIANGLE_PAIRS_PER_4096_ENVS * max(1, math.ceil((num_envs or 4096) / 4096))
+    return NewtonCfg(
+        solver_cfg=MJWarpSolverCfg(
+            njmax=1000, nconmax=300, cone="pyramidal", impratio=1.0, integrator="implicitfast",
+            use_mujoco_contacts=False, iterations=100, ls_iterations=50,
+        ),
+        collision_cfg=NewtonCollisionPipelineCfg(max_triangle_pairs=pairs),
+        num_substeps=1,
+        use_cuda_graph=device.startswith("cuda"),
+        default_shape_cfg=NewtonShapeCfg(margin=0.0, ke=160000.0, kd=1100.0),
+    )
+
+
 def physx_cfg() -> object:
     """PhysX through Isaac Sim (Kit). Imported lazily: isaaclab_physx needs Isaac Sim to run."""
     from isaaclab_physx.physics import PhysxCfg
@@ -42,10 +76,12 @@ def physx_cfg() -> object:
     return PhysxCfg(gpu_max_rigid_patch_count=10 * 2**15)
 
 
-def physics_cfg(name: str, device: str) -> object:
-    """The physics config called ``name`` (one of :data:`PRESETS`)."""
+def physics_cfg(name: str, device: str, num_envs: int | None = None) -> object:
+    """The physics config called ``name`` (one of :data:`PRESETS`) for ``num_envs`` worlds."""
     if name == "newton":
         return newton_cfg(device)
+    if name == "newton_rough":
+        return newton_rough_cfg(device, num_envs)
     if name == "physx":
         return physx_cfg()
     raise ValueError(f"unknown physics preset {name!r}; choose one of {PRESETS}")

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# On the GPU machine (device tool): the rough task's two device calls (issue 17).
+#   bash benchmarks/rough/gpu_rough.sh first  DEADLINE_EPOCH [RUN]
+#   bash benchmarks/rough/gpu_rough.sh second DEADLINE_EPOCH [RUN]
+# first: the zero-action standing check per terrain family (terrain_eval stand, 240 envs, in
+# the background: it compiles the same warp kernels as the training, on other cores) and a
+# training segment of Athena-Velocity-Rough-v0 from scratch (gpu_segment.sh) until ~45 s
+# before DEADLINE_EPOCH. second: the segment resumed, then the per-family walking-gate
+# evaluation (terrain_eval policy) of the first segment's newest checkpoint and the new
+# newest, the ONNX export of the newest, and the warp kernel cache if it packs under 15 MiB.
+# What comes back ($OUT, at most 8 files): meta_PHASE.tar (logs, nvidia-smi, JSON, run tar
+# with params and TensorBoard events), model_RUN_<it>.pt (every 250 its + newest, new ones
+# only), policy_RUN.onnx, warpcache.tgz.
+set -uo pipefail
+phase="$1"; deadline="$2"; run="${3:-rough1}"
+root="$(pwd)"
+export PYTHONPATH="$HOME/site:$root/src/athena_description:$root/src/athena_train"
+export PYTHONUNBUFFERED=1 WARP_CACHE_PATH="$HOME/warpcache"
+task=Athena-Velocity-Rough-v0
+run_dir="$HOME/athena_logs/athena_rough/$run"
+left() { echo $(( deadline - $(date +%s) )); }
+newest() { ls "$run_dir"/model_*.pt 2>/dev/null | sed 's/.*model_\([0-9]*\)\.pt/\1/' | sort -n | tail -1; }
+echo "[rough] phase $phase: $(left) s left; warp cache $(du -sh "$WARP_CACHE_PATH" 2>/dev/null | cut -f1)"
+if [ "$phase" = first ]; then
+  ( timeout 420 python -m athena_train.terrain_eval stand --device cuda:0 --per_tile 4 \
+      --steps 50 --out "$OUT/stand_gpu.json" > "$OUT/stand_gpu.log" 2>&1
+    echo "[rough] stand rc=$?" >> "$OUT/stand_gpu.log" ) &
+  stand=$!
+  MODELS_APART=1 MODELS_FROM=1 bash benchmarks/time_to_walk/gpu_segment.sh $(( $(left) - 45 )) \
+    "$run" --task "$task" --seed 42
+  wait "$stand"
+  grep -h '^{"all"' "$OUT/stand_gpu.log" | cut -c1-600; grep -h "^\[rough\]\|Error" "$OUT/stand_gpu.log" | tail -5
+else
+  prev=$(newest); echo "[rough] resuming after model_$prev"
+  MODELS_APART=1 MODELS_FROM=$(( prev + 1 )) bash benchmarks/time_to_walk/gpu_segment.sh \
+    $(( $(left) - ${EVAL_RESERVE_S:-150} )) "$run" --task "$task" --seed 42
+  last=$(newest)
+  if [ "$(left)" -gt 70 ]; then
+    timeout $(( $(left) - 40 )) python -m athena_train.terrain_eval policy \
+      "$run_dir/model_$prev.pt" "$run_dir/model_$last.pt" --per_tile 5 --device cuda:0 \
+      --out "$OUT/eval_families.json" > "$OUT/eval_families.log" 2>&1
+    echo "[rough] eval rc=$?"; grep -h '^{"checkpoint"' "$OUT/eval_families.log" | cut -c1-400
+  fi
+  [ "$(left)" -gt 25 ] && timeout $(( $(left) - 20 )) python -m athena_train.export \
+    "$run_dir/model_$last.pt" --out "$OUT/policy_${run}.onnx" > "$OUT/export.log" 2>&1
+  tail -2 "$OUT/export.log" 2>/dev/null
+  tar -czf "$HOME/warpcache.tgz" -C "$HOME" warpcache 2>/dev/null
+  sz=$(stat -c %s "$HOME/warpcache.tgz" 2>/dev/null || echo 0)
+  echo "[rough] warp cache $(du -sh "$WARP_CACHE_PATH" | cut -f1), packed $sz bytes"
+  [ "$sz" -gt 0 ] && [ "$sz" -lt 15728640 ] && cp "$HOME/warpcache.tgz" "$OUT/"
+fi
+echo "[rough] 'overflowed' warnings per log:"; grep -c "overflowed" "$OUT"/*.log
+shopt -s nullglob
+cd "$OUT" && small=(*.log *.csv *.json run_*.tar) && tar -cf "meta_$phase.tar" "${small[@]}" \
+  && rm -f "${small[@]}"
+ls -la "$OUT"; echo "[rough] done, $(left) s left"

@@ -1,0 +1,73 @@
+"""Athena-Velocity-Rough-v0: a robot holding its default pose stands on every terrain family.
+
+Issue 17: with MuJoCo's own contacts (the flat preset) a triangle-mesh terrain collides as its
+convex hull, and 34-100 % of zero-action episodes ended on base contact within 10 steps. With
+the ``newton_rough`` preset (Newton's collision pipeline) none may: real Isaac Lab on the CPU,
+one env on each tile of a 2-level grid with one column per family (the easiest and the
+hardest half of the curriculum), the task's randomization without pushes, 0.5 s of zero
+actions.
+
+The env is built in a subprocess (``python -m athena_train.terrain_eval stand``, the command
+the GPU check uses): this module's process may already hold another Isaac Lab env.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("isaaclab", reason="needs the training stack (requirements/train.txt)")
+
+# 0.5 s at the 20 ms policy period: the feet have settled on the mesh after ~0.1 s; zero
+# actions have no balance, and on random_rough a robot starts tipping over by itself at ~0.6 s
+STEPS = 25
+
+
+def test_rough_task_config_and_flat_unchanged() -> None:
+    """The rough task uses Newton's collision pipeline; the flat task MuJoCo's, as before."""
+    import athena_train.tasks  # noqa: F401 - registers the tasks
+    from athena_train.tasks.terrains import FAMILIES, column_families
+    from isaaclab_tasks.utils import load_cfg_from_registry
+
+    rough = load_cfg_from_registry("Athena-Velocity-Rough-v0", "env_cfg_entry_point")
+    flat = load_cfg_from_registry("Athena-Velocity-Flat-v0", "env_cfg_entry_point")
+    assert rough.physics_preset == "newton_rough" and flat.physics_preset == "newton"
+    rs, fs = rough.sim.physics.solver_cfg, flat.sim.physics.solver_cfg
+    assert not rs.use_mujoco_contacts and rough.sim.physics.collision_cfg is not None
+    assert (rs.nconmax, rs.njmax, rough.sim.physics.num_substeps) == (300, 1000, 1)
+    assert fs.use_mujoco_contacts and flat.sim.physics.collision_cfg is None
+    assert (fs.nconmax, fs.njmax) == (24, 120)
+    gen = rough.scene.terrain.terrain_generator
+    assert set(column_families(gen)) == set(FAMILIES) and gen.curriculum
+    assert rough.scene.height_scanner is None  # blind: the same observation as on flat ground
+    assert rough.observations.policy.__dict__.keys() == flat.observations.policy.__dict__.keys()
+    dr = rough.randomization
+    assert dr.friction_range[0] == pytest.approx(0.3)
+    assert rough.scene.terrain.physics_material.dynamic_friction == pytest.approx(0.3)
+    assert dr.push_velocity == pytest.approx(1.0) and rough.events.payload is not None
+    assert flat.randomization.push_velocity == pytest.approx(0.5) and flat.events.payload is None
+
+
+def test_zero_action_standing_on_every_family(tmp_path: Path) -> None:
+    out = tmp_path / "stand.json"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    cmd = [sys.executable, "-m", "athena_train.terrain_eval", "stand", "--device", "cpu",
+           "--per_tile", "1", "--num_rows", "2", "--steps", str(STEPS), "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    from athena_train.tasks.terrains import FAMILIES
+
+    assert result["physics_preset"] == "newton_rough" and not result["use_mujoco_contacts"]
+    assert set(result["families"]) == set(FAMILIES)
+    for fam, r in result["families"].items():
+        assert r["episodes"] == 2, fam  # one tile per level
+        assert r[f"base_contact_within_{STEPS}_steps"] == 0, (fam, r)
+        assert r["any_termination"] == 0, (fam, r)
+        # standing, not sinking into the mesh or thrown up: about the standing height
+        assert 0.65 < r["mean_base_height_end_m"] < 0.85, (fam, r)
