@@ -7,7 +7,8 @@
 # training segment of Athena-Velocity-Rough-v0 from scratch (gpu_segment.sh) until ~45 s
 # before DEADLINE_EPOCH. second: the segment resumed, then the per-family walking-gate
 # evaluation (terrain_eval policy) of the first segment's newest checkpoint and the new
-# newest, the ONNX export of the newest, and the warp kernel cache if it packs under 15 MiB.
+# newest, the ONNX export of the newest, and the warp kernel cache if it packs under 15 MiB;
+# with PROBE_ENVS=N first PROBE_S (75) seconds of a throwaway run at N envs (throughput only).
 # What comes back ($OUT, at most 8 files): meta_PHASE.tar (logs, nvidia-smi, JSON, run tar
 # with params and TensorBoard events), model_RUN_<it>.pt (every 250 its + newest, new ones
 # only), policy_RUN.onnx, warpcache.tgz.
@@ -31,6 +32,13 @@ if [ "$phase" = first ]; then
   wait "$stand"
   grep -h '^{"all"' "$OUT/stand_gpu.log" | cut -c1-600; grep -h "^\[rough\]\|Error" "$OUT/stand_gpu.log" | tail -5
 else
+  if [ "${PROBE_ENVS:-0}" -gt 0 ]; then  # throughput at another env count, a throwaway run
+    timeout --signal=KILL "${PROBE_S:-75}" python -m athena_train.train --device cuda:0 \
+      --task "$task" --num_envs "$PROBE_ENVS" --run_name "probe$PROBE_ENVS" --seed 1 \
+      --log_root "$HOME/probe_logs" --save_interval 100000 --max_iterations 100000 \
+      > "$OUT/train_probe${PROBE_ENVS}_$(date +%s).log" 2>&1
+    grep -h "start-up\|^\[train\] it" "$OUT"/train_probe*.log | awk 'NR%10==1' | cut -c1-160
+  fi
   prev=$(newest); echo "[rough] resuming after model_$prev"
   MODELS_APART=1 MODELS_FROM=$(( prev + 1 )) bash benchmarks/time_to_walk/gpu_segment.sh \
     $(( $(left) - ${EVAL_RESERVE_S:-150} )) "$run" --task "$task" --seed 42
