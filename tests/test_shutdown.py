@@ -56,3 +56,50 @@ def test_double_ctrl_c_exits_cleanly(name: str) -> None:
         rclpy.shutdown(context=context)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{out[-3000:]}"
     assert "Traceback" not in out, out[-3000:]
+
+
+def test_ctrl_c_leaves_the_robot_in_damping() -> None:
+    """The last command a driver receives from a policy node stopped by Ctrl-C is DAMPING."""
+    import rclpy
+    from athena_bringup.session import command_line
+    from athena_policy_node.node import COMMAND_QOS
+
+    from athena_msgs.msg import JointCommand
+
+    procs = {s.name: subprocess.Popen(command_line(s), stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
+             for s in _specs() if s.name in ("sim_node", "policy_node")}
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    probe = rclpy.create_node("shutdown_probe", context=context)
+    got: list[JointCommand] = []
+    probe.create_subscription(JointCommand, "joint_command", got.append, COMMAND_QOS)
+    executor = rclpy.executors.SingleThreadedExecutor(context=context)
+    executor.add_node(probe)
+    try:
+        deadline = time.monotonic() + 90.0
+        while not (got and got[-1].mode == JointCommand.MODE_WALK) \
+                and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.1)
+        assert got and got[-1].mode == JointCommand.MODE_WALK, "the robot never walked"
+        procs["policy_node"].send_signal(signal.SIGINT)
+        out, _ = procs["policy_node"].communicate(timeout=30)
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.05)
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+                try:
+                    p.communicate(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.communicate()
+        executor.shutdown()
+        probe.destroy_node()
+        rclpy.shutdown(context=context)
+    assert procs["policy_node"].returncode == 0, out[-3000:]
+    last = got[-1]
+    assert last.mode == JointCommand.MODE_DAMPING, last
+    assert not any(last.stiffness) and all(d > 0 for d in last.damping)

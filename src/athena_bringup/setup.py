@@ -25,6 +25,8 @@ setup(
     license="Apache-2.0",
     entry_points={"console_scripts": [
         "cmd_vel_source = athena_bringup.cmd_vel_source:main",
+        "joy_teleop = athena_bringup.teleop:joy_main",
+        "keyboard_teleop = athena_bringup.teleop:keyboard_main",
         "sim_demo = athena_bringup.sim_demo:main",
         "evaluate = athena_bringup.evaluate:main",
     ]},

@@ -105,6 +105,9 @@ class ControllerConfig:
     sensors_ready_s: float = 0.2
     auto_walk: bool = False           # simulation: PASSIVE → STAND → WALK without an operator
     stop_s: float = 1.5               # WALK → STAND on request: walk in place this long first
+    # ... then to the default pose this fast: about one step. Over ``stand_s`` (2 s) the feet
+    # come down too slowly from mid-gait and the robot tips over (measured in MuJoCo).
+    stand_from_walk_s: float = 0.3
     passive_damping_scale: float = 1.0
     damping_scale: float = 1.0
     max_policy_failures: int = 3      # policy faults in a row before WALK → STAND
@@ -147,6 +150,7 @@ class Controller:
         self._now = -math.inf                   # time of the latest step
         self._auto = cfg.auto_walk
         self._stand_t0, self._stand_q0, self._stand_alpha = 0.0, self.default, 0.0
+        self._stand_s = cfg.stand_s
         self._stop_t0: float | None = None      # WALK → STAND requested at
         self._cmd_t: float | None = None        # receipt time of the last command offered
         self._cmd_lost = False
@@ -264,12 +268,17 @@ class Controller:
             self._took(m.request(Mode.STAND, "operator: stand (stopped walking)",
                                  self._conditions()))
 
-    def _enter(self, mode: Mode, now: float) -> None:
+    def _enter(self, mode: Mode, now: float, came_from: Mode) -> None:
         """Entry actions of ``mode``, at the transition (with the latest measurements)."""
         self._stop_t0 = None
         if mode is Mode.STAND:
-            q0 = np.clip(self._last_good_q, self.robot.lower_limits, self.robot.upper_limits)
+            # From WALK, bumpless: from the targets the motors hold now (the measured pose
+            # would drop the torques that carry the robot at once); else from where it is.
+            walking = self.limiter.previous is not None and came_from is Mode.WALK
+            q0 = self.limiter.previous.copy() if walking else np.clip(
+                self._last_good_q, self.robot.lower_limits, self.robot.upper_limits)
             self._stand_t0, self._stand_q0, self._stand_alpha = now, q0, 0.0
+            self._stand_s = self.cfg.stand_from_walk_s if walking else self.cfg.stand_s
             self.limiter.reset(q0)
         elif mode is Mode.WALK:
             self.cmd.reset(now)   # a command from before this walk does not come back
@@ -305,7 +314,7 @@ class Controller:
         if mode is Mode.DAMPING:
             return self._limp(self._kd_damping, joints.stamp)
         if mode is Mode.STAND:
-            a = min(1.0, (now - self._stand_t0) / max(self.cfg.stand_s, 1e-6))
+            a = min(1.0, (now - self._stand_t0) / max(self._stand_s, 1e-6))
             self._stand_alpha = a
             target = self._stand_q0 + a * (self.default - self._stand_q0)
         else:
@@ -375,4 +384,4 @@ class Controller:
         if t is not None:
             self.last_transition = t
             self._log(level, f"mode {t.old.value} -> {t.new.value}: {t.why}")
-            self._enter(t.new, self._now)
+            self._enter(t.new, self._now, t.old)

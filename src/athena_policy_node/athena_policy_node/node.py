@@ -109,6 +109,7 @@ class PolicyNode(Node):
             sensors_ready_s=p("sensors_ready_s", c.sensors_ready_s).value,
             auto_walk=auto_mode == "walk",
             stop_s=p("stop_s", c.stop_s).value,
+            stand_from_walk_s=p("stand_from_walk_s", c.stand_from_walk_s).value,
             passive_damping_scale=p("passive_damping_scale", c.passive_damping_scale).value,
             damping_scale=p("damping_scale", c.damping_scale).value,
             max_policy_failures=p("max_policy_failures", c.max_policy_failures).value,

@@ -354,6 +354,21 @@ def test_stand_while_walking_first_walks_in_place_with_a_zero_command() -> None:
     assert r.ctl.machine.transitions[-1].why == "operator: stand (stopped walking)"
 
 
+def test_stand_from_walk_is_bumpless_and_about_a_step_long() -> None:
+    r = Rig(stand_from_walk_s=0.3)
+    r.walking()
+    r.policy.action = np.full(ROBOT.num_joints, 1.0)       # targets far from the pose
+    r.request(Mode.STAND)
+    r.seconds(0.1 - TICK)
+    last = r.tick()                                            # the last tick walking
+    first = r.tick()                                           # the first standing
+    assert first.mode is Mode.STAND
+    assert np.abs(first.position - last.position).max() < 0.05  # no jump to the measured pose
+    assert not np.allclose(first.position, r.q, atol=0.05)
+    done = r.seconds(0.3)
+    assert np.allclose(done.position, ROBOT.default_positions)
+
+
 def test_walk_cancels_a_pending_stop() -> None:
     r = Rig().walking()
     r.request(Mode.STAND)
