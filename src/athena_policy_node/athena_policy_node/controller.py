@@ -39,8 +39,9 @@ from athena_description.robot_contract import RobotContract
 
 from athena_policy_node.command import CommandConfig, CommandFilter
 from athena_policy_node.modes import Conditions, Mode, ModeMachine, Refused, Transition
-from athena_policy_node.observation import ObservationBuilder
+from athena_policy_node.observation import ObservationBuilder, integrate_gyro
 from athena_policy_node.safety import (
+    ORIENTATION_FAULTS,
     POLICY_FAULTS,
     Fault,
     SafetyConfig,
@@ -145,7 +146,8 @@ class Controller:
         self._kd_damping = self.kd * cfg.damping_scale
         self._zeros = np.zeros(n)
 
-        self._fault: Fault | None = None        # this tick's input fault (None: all valid)
+        self._fault: Fault | None = None        # this tick's input problem (None: all valid)
+        self._acted: Fault | None = None        # ... the fault acted on (not a ridden-out one)
         self._ok_since: float | None = None     # inputs valid without a break since
         self._now = -math.inf                   # time of the latest step
         self._auto = cfg.auto_walk
@@ -159,6 +161,10 @@ class Controller:
         self._policy_target = self.default.copy()
         self._policy_failures = 0
         self._last_good_q = self.default.copy()
+        # the orientation: the IMU's, or carried on with the gyro while it is lost (degraded)
+        self._quat: np.ndarray | None = None
+        self._quat_t = 0.0
+        self.degraded: Fault | None = None     # the orientation fault being ridden out
         self.infer_times: deque = deque(maxlen=2000)
         self.last_transition: Transition | None = None
 
@@ -180,6 +186,8 @@ class Controller:
                 return (f"stopping: walking in place with a zero command for "
                         f"{self.cfg.stop_s:.1f} s, then standing")
             if mode is Mode.WALK and target is Mode.WALK and self._stop_t0 is not None:
+                if self.degraded is not None:
+                    raise Refused(f"stopping: {self.degraded.value}")
                 self._stop_t0 = None
                 return "walking on (stop cancelled)"
             t = self.machine.request(target, f"{why}: {target.value}", self._conditions())
@@ -217,26 +225,61 @@ class Controller:
             return self._command(now, imu, joints)
 
     def _check(self, now: float, imu: ImuSample, joints: JointSample) -> Fault | None:
+        """This tick's input fault (None: all valid); acts on the faults that begin."""
         if joints.error is not None:
-            fault: Fault | None = Fault.MISSING_JOINTS
             self._debounce(None)
+            fault: Fault | None = Fault.MISSING_JOINTS
         else:
-            fault = self._debounce(check_sensors(
-                now, imu.t, joints.t, imu.quat_xyzw, imu.orientation_valid,
-                (imu.quat_xyzw, imu.ang_vel, joints.q, joints.qd), self.safety))
+            fault = check_sensors(now, imu.t, joints.t, imu.quat_xyzw, imu.orientation_valid,
+                                  (imu.quat_xyzw, imu.ang_vel, joints.q, joints.qd), self.safety)
+            fault = self._debounce(self._orientation(now, imu, joints, fault))
         if fault is None:
             self._last_good_q = joints.q
+        if fault is None and self.degraded is None:
             if self._ok_since is None:
                 self._ok_since = now
         else:
             self._ok_since = None
-            if fault is not self._fault:  # count and report each fault once, where it begins
-                detail = joints.error if fault is Fault.MISSING_JOINTS else (
-                    f"imu {(now - imu.t) * 1e3:.1f} ms, joint_states {(now - joints.t) * 1e3:.1f}"
-                    f" ms old (limit {self.safety.sensor_timeout_s * 1e3:.0f} ms)"
-                    if fault in StaleDebounce.STALE else "")
-                self._on_fault(fault, detail)
-        self._fault = fault
+        if fault is not None and fault is not self._acted:  # each fault once, where it begins
+            detail = joints.error if fault is Fault.MISSING_JOINTS else (
+                f"imu {(now - imu.t) * 1e3:.1f} ms, joint_states {(now - joints.t) * 1e3:.1f}"
+                f" ms old (limit {self.safety.sensor_timeout_s * 1e3:.0f} ms)"
+                if fault in StaleDebounce.STALE else "")
+            self._on_fault(fault, detail)
+        self._acted = fault
+        self._fault = fault if fault is not None else self.degraded
+        return fault
+
+    def _orientation(self, now: float, imu: ImuSample, joints: JointSample,
+                     fault: Fault | None) -> Fault | None:
+        """Keep the orientation; ride out a lost IMU orientation on the gyro while held.
+
+        Returns the fault to act on: while degraded, that of the checks of the carried-on
+        orientation (tilt, stale sensors), so that only those put the robot into DAMPING.
+        """
+        held = self.machine.mode in (Mode.STAND, Mode.WALK)
+        if fault in ORIENTATION_FAULTS and held and self._quat is not None:
+            self._quat = integrate_gyro(self._quat, imu.ang_vel, now - self._quat_t)
+            self._quat_t = now
+            other = check_sensors(now, imu.t, joints.t, self._quat, True,
+                                  (imu.ang_vel, joints.q, joints.qd), self.safety)
+            if other is None and self.degraded is None:   # it begins
+                self.degraded = fault
+                self.machine.faults[fault] += 1
+                self.machine.last_fault = fault
+                self._auto = False
+                walking = self.machine.mode is Mode.WALK
+                self._log("error", f"fault: {fault.value}: " + (
+                    "walking to a stop on the gyro-propagated orientation, then standing"
+                    if walking else "standing on (standing needs no orientation)"))
+                if walking and self._stop_t0 is None:
+                    self._stop_t0 = now
+            return other
+        if self.degraded is not None and fault is None:
+            self._log("info", "imu orientation valid again")
+        self.degraded = None
+        if fault is None:
+            self._quat, self._quat_t = imu.quat_xyzw, now
         return fault
 
     def _on_fault(self, fault: Fault, detail: str = "") -> None:
@@ -334,7 +377,8 @@ class Controller:
     def _policy_step(self, now: float, imu: ImuSample, joints: JointSample) -> None:
         cmd = np.zeros(3) if self._stop_t0 is not None else self._command_value(now)
         # Gait phase on the control clock (ticks × period), as training counts policy steps.
-        obs = self.builder.build(imu.ang_vel, imu.quat_xyzw, cmd, self._policy_ticks * self.tick_s,
+        quat = self._quat if self.degraded is not None else imu.quat_xyzw
+        obs = self.builder.build(imu.ang_vel, quat, cmd, self._policy_ticks * self.tick_s,
                                  joints.q, joints.qd, self._last_action)
         t0 = self._timer()
         try:

@@ -29,6 +29,25 @@ def projected_gravity(quat_xyzw: np.ndarray) -> np.ndarray:
     return -np.array([2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)])
 
 
+def integrate_gyro(quat_xyzw: np.ndarray, ang_vel_body: np.ndarray, dt: float) -> np.ndarray:
+    """The orientation ``dt`` seconds on, turning at ``ang_vel_body`` (rad/s, body frame).
+
+    q ⊗ exp(ω dt / 2), renormalised; quaternions in sensor_msgs/Imu order (x, y, z, w).
+    """
+    w_vec = np.asarray(ang_vel_body, dtype=np.float64)
+    angle = float(np.linalg.norm(w_vec)) * dt
+    if angle < 1e-12:
+        return np.asarray(quat_xyzw, dtype=np.float64).copy()
+    ax = w_vec / np.linalg.norm(w_vec) * math.sin(angle / 2.0)
+    bx, by, bz, bw = ax[0], ax[1], ax[2], math.cos(angle / 2.0)
+    x, y, z, w = quat_xyzw
+    q = np.array([w * bx + x * bw + y * bz - z * by,
+                  w * by - x * bz + y * bw + z * bx,
+                  w * bz + x * by - y * bx + z * bw,
+                  w * bw - x * bx - y * by - z * bz])
+    return q / np.linalg.norm(q)
+
+
 def gait_phase(t: float, period: float) -> np.ndarray:
     """(sin 2πφ, cos 2πφ) with φ = (t / period) mod 1."""
     phi = (t / period) % 1.0

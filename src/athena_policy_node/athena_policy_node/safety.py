@@ -36,6 +36,11 @@ class Fault(enum.Enum):
 STATE_FAULTS = frozenset({Fault.STALE_IMU, Fault.STALE_JOINTS, Fault.NON_FINITE,
                           Fault.NO_ORIENTATION, Fault.BAD_QUATERNION, Fault.MISSING_JOINTS,
                           Fault.TILT})
+# ... except these while the gyro and the joints are still good: the orientation is carried on
+# from its last valid value with the gyro (observation.integrate_gyro) for as long as it takes
+# to walk to a stop and stand, which needs no IMU (controller.py). A robot that loses its IMU
+# orientation mid-stride and goes limp falls (benchmarks/results/input_faults.json).
+ORIENTATION_FAULTS = frozenset({Fault.NO_ORIENTATION, Fault.BAD_QUATERNION})
 # The policy failed for one step while the state is sound: the robot walks on with the targets
 # it has; only repeated failures stand it (controller.py).
 POLICY_FAULTS = frozenset({Fault.INFERENCE_ERROR, Fault.INFERENCE_OVERRUN,

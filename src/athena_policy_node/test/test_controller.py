@@ -219,8 +219,6 @@ def test_auto_walk_waits_while_an_input_is_invalid() -> None:
 STATE_FAULTS = {
     "nan imu": (lambda r: setattr(r, "gyro", np.array([math.nan, 0, 0])), Fault.NON_FINITE),
     "inf joints": (lambda r: r.q.__setitem__(3, math.inf), Fault.NON_FINITE),
-    "no orientation": (lambda r: setattr(r, "orientation_valid", False), Fault.NO_ORIENTATION),
-    "zero quaternion": (lambda r: setattr(r, "quat", np.zeros(4)), Fault.BAD_QUATERNION),
     "tilt": (lambda r: setattr(r, "quat", np.array([math.sin(0.6), 0, 0, math.cos(0.6)])),
              Fault.TILT),
     "missing joints": (lambda r: setattr(r, "joint_error", "lacks 1 joint"),
@@ -245,6 +243,58 @@ def test_a_state_fault_goes_to_damping_on_the_first_tick(name: str, mode: Mode) 
     assert np.isfinite(out.position).all()                     # the last good pose, never NaN
     r.tick(50)
     assert r.ctl.machine.faults[fault] == 1                    # counted once, where it began
+
+
+# -------------------------------------------------------------------- the IMU's orientation lost
+@pytest.mark.parametrize("lose", ["covariance flag", "zero quaternion"])
+def test_a_lost_imu_orientation_walks_to_a_stop_on_the_gyro_then_stands(lose: str) -> None:
+    r = Rig(stop_s=0.5).walking()
+    good = r.quat.copy()
+    if lose == "covariance flag":
+        r.orientation_valid = False
+    else:
+        r.quat = np.zeros(4)
+    r.tick()
+    ctl = r.ctl
+    want = Fault.NO_ORIENTATION if lose == "covariance flag" else Fault.BAD_QUATERNION
+    assert ctl.mode is Mode.WALK and ctl.degraded is want and ctl.machine.faults[want] == 1
+    with pytest.raises(Refused, match="stopping"):
+        r.request(Mode.WALK)                                   # no cancelling this stop
+    r.tick(10)
+    grav = CONTRACT.slices()["projected_gravity"]
+    assert np.allclose(r.policy.last_obs[0, grav], [0, 0, -1], atol=1e-3)  # carried on, upright
+    cmd = CONTRACT.slices()["velocity_command"]
+    assert np.allclose(r.policy.last_obs[0, cmd], 0.0)         # ... with a zero command
+    r.seconds(0.5)
+    assert ctl.mode is Mode.STAND                              # stopped, then stood
+    out = r.seconds(2.0)
+    assert ctl.mode is Mode.STAND and np.allclose(out.position, ROBOT.default_positions)
+    with pytest.raises(Refused, match=want.value):
+        r.request(Mode.WALK)
+    assert ctl.machine.faults[want] == 1                       # counted once
+    r.orientation_valid, r.quat = True, good
+    r.tick()
+    assert ctl.degraded is None and any("valid again" in s for _, s in r.logs)
+    assert r.request(Mode.WALK) == "stand -> walk"
+
+
+def test_a_fall_while_the_orientation_is_lost_still_damps() -> None:
+    r = Rig().walking()
+    r.orientation_valid = False
+    r.tick()
+    r.gyro = np.array([3.0, 0.0, 0.0])                         # the gyro says: tipping over
+    r.seconds(0.5)
+    assert r.ctl.mode is Mode.DAMPING and r.ctl.machine.last_fault is Fault.TILT
+
+
+def test_integrate_gyro_turns_the_orientation() -> None:
+    from athena_policy_node.observation import integrate_gyro, projected_gravity
+    q = UPRIGHT.copy()
+    for _ in range(500):                                       # 1 s at 0.5 rad/s about x
+        q = integrate_gyro(q, np.array([0.5, 0.0, 0.0]), 0.002)
+    assert q == pytest.approx([math.sin(0.25), 0.0, 0.0, math.cos(0.25)], abs=1e-9)
+    g = projected_gravity(q)
+    assert g == pytest.approx([0.0, -math.sin(0.5), -math.cos(0.5)], abs=1e-9)
 
 
 @pytest.mark.parametrize("which", ["imu", "joints"])
@@ -279,9 +329,9 @@ def test_damping_scale_sets_the_damping_of_damping_mode() -> None:
 
 def test_damping_is_left_only_on_request_and_only_with_valid_inputs() -> None:
     r = Rig().walking()
-    r.orientation_valid = False
+    r.gyro = np.array([math.nan, 0.0, 0.0])
     r.tick()
-    r.orientation_valid = True
+    r.gyro = np.zeros(3)
     r.seconds(1.0)
     assert r.ctl.mode is Mode.DAMPING                          # no recovery by itself
     r.orientation_valid = False

@@ -224,9 +224,6 @@ def _walking(node) -> None:
     ({"quat": quat_about_x(1.2)}, Fault.TILT),
     ({"drop_joint": True}, Fault.MISSING_JOINTS),
     ({"duplicate_joint": True}, Fault.MISSING_JOINTS),
-    ({"quat": (0.0, 0.0, 0.0, 0.0)}, Fault.BAD_QUATERNION),
-    ({"quat": (0.0, 0.0, 0.3, 0.5)}, Fault.BAD_QUATERNION),
-    ({"no_orientation": True}, Fault.NO_ORIENTATION),
 ])
 def test_first_tick_reading_a_bad_message_damps(still_node, bad, fault):
     node = still_node
@@ -237,6 +234,19 @@ def test_first_tick_reading_a_bad_message_damps(still_node, bad, fault):
     assert len(node.tick_log) == before + 1
     ctl = node.ctl
     assert ctl.mode is Mode.DAMPING and ctl.machine.last_fault is fault, ctl.machine.transitions
+
+
+@pytest.mark.parametrize("bad, fault", [
+    ({"quat": (0.0, 0.0, 0.0, 0.0)}, Fault.BAD_QUATERNION),
+    ({"quat": (0.0, 0.0, 0.3, 0.5)}, Fault.BAD_QUATERNION),
+    ({"no_orientation": True}, Fault.NO_ORIENTATION),
+])
+def test_first_tick_reading_a_lost_orientation_rides_it_out(still_node, bad, fault):
+    node = still_node
+    _walking(node)
+    _feed(node, **bad)
+    node._tick()
+    assert node.ctl.mode is Mode.WALK and node.ctl.degraded is fault
 
 
 def _cmd(node, vx: float, vy: float = 0.0, wz: float = 0.0) -> None:
