@@ -308,7 +308,8 @@ class Controller:
                 self._log("warning", str(exc))
         if m.mode is Mode.WALK and self._stop_t0 is not None \
                 and now - self._stop_t0 >= self.cfg.stop_s:
-            self._took(m.request(Mode.STAND, "operator: stand (stopped walking)",
+            why = self.degraded.value if self.degraded is not None else "operator"
+            self._took(m.request(Mode.STAND, f"{why}: stand (stopped walking)",
                                  self._conditions()))
 
     def _enter(self, mode: Mode, now: float, came_from: Mode) -> None:
