@@ -28,8 +28,8 @@ import numpy as np
 
 ROUGH_TASK = "Athena-Velocity-Rough-v0"
 # issue 17: with MuJoCo's contacts 34-100 % ended on base contact within 10 steps. Zero actions
-# hold the default pose without any balance: on uneven ground a robot tips over on its own
-# after ~0.5-1 s (random_rough), so the short horizons say whether the feet rest on the mesh.
+# hold the default pose without any balance: on random_rough a robot tips over on its own
+# within ~1-1.2 s, so the short horizons say whether the feet rest on the mesh.
 HORIZONS = (10, 25)
 
 

@@ -24,7 +24,7 @@ import pytest
 pytest.importorskip("isaaclab", reason="needs the training stack (requirements/train.txt)")
 
 # 0.5 s at the 20 ms policy period: the feet have settled on the mesh after ~0.1 s; zero
-# actions have no balance, and on random_rough a robot starts tipping over by itself at ~0.6 s
+# actions have no balance, and on random_rough a robot tips over by itself within ~1.2 s
 STEPS = 25
 
 
