@@ -375,6 +375,8 @@ def main(args: list[str] | None = None) -> int:
     # rclpy's own signal handler shuts the context down at once on Ctrl-C, before the node
     # could send its driver the DAMPING command of a shutdown: handle SIGINT/SIGTERM here.
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    # (SIGINT too: a process started in the background of a script inherits it ignored)
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         node = PolicyNode()

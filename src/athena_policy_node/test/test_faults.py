@@ -271,3 +271,22 @@ def test_bad_cmd_vel_message_keeps_walking_on_the_last_good_one(still_node, bad)
     assert node.ctl.mode is Mode.WALK, node.ctl.machine.transitions
     assert node.ctl.cmd.value(time.monotonic()) == pytest.approx([0.5, 0.0, 0.0])
     assert sum(node.ctl.cmd.rejected.values()) == 1
+
+
+def test_a_driver_with_default_or_sensor_data_qos_connects(harness):
+    """A driver with rclpy's default QoS (reliable) and one with sensor-data QoS both connect."""
+    from rclpy.qos import qos_profile_sensor_data
+
+    from athena_msgs.msg import JointCommand
+    h = harness(loop_mode="timer")
+    got = {"default": 0, "sensor_data": 0}
+    h.peer.create_subscription(JointCommand, "joint_command",
+                               lambda m: got.__setitem__("default", got["default"] + 1), 10)
+    h.peer.create_subscription(JointCommand, "joint_command",
+                               lambda m: got.__setitem__("sensor_data", got["sensor_data"] + 1),
+                               qos_profile_sensor_data)
+    assert h.wait_mode(Mode.WALK)
+    deadline = time.monotonic() + 3.0
+    while min(got.values()) < 50 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert min(got.values()) >= 50, got
