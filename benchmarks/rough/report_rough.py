@@ -97,24 +97,13 @@ def curves(sc: dict, every: int) -> list[dict]:
 
 def plot(sc: dict, evals: list[dict], out: Path) -> None:
     """Learning curves and the per-family evaluation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = [("Train/mean_episode_length", "episode length (steps, max 1000)"),
-              ("Curriculum/terrain_levels", "mean terrain level (0-9)"),
-              ("Train/mean_reward", "mean reward"),
-              ("Metrics/base_velocity/error_vel_xy", "train: cmd metric error_vel_xy"),
-              ("Metrics/base_velocity/error_vel_yaw", "train: cmd metric error_vel_yaw"),
-              ("Policy/mean_std", "policy action std")]
-    fig, axes = plt.subplots(2, 4, figsize=(18, 7))
-    for ax, (tag, title) in zip(axes.flat, panels):
-        if tag in sc:
-            x, y = zip(*sc[tag])
-            ax.plot(x, y, lw=1)
-        ax.set_title(title)
-        ax.set_xlabel("iteration")
+    fig, axes = report.curves(sc, [
+        ("Train/mean_episode_length", "episode length (steps, max 1000)"),
+        ("Curriculum/terrain_levels", "mean terrain level (0-9)"),
+        ("Train/mean_reward", "mean reward"),
+        ("Metrics/base_velocity/error_vel_xy", "train: cmd metric error_vel_xy"),
+        ("Metrics/base_velocity/error_vel_yaw", "train: cmd metric error_vel_yaw"),
+        ("Policy/mean_std", "policy action std")])
     ax = axes.flat[6]
     term = {k: dict(sc.get(f"Episode_Termination/{k}", [])) for k in TERMS}
     its = sorted(term["base_contact"])

@@ -59,19 +59,13 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     return {k: sorted(v.items()) for k, v in merged.items()}
 
 
-def plot(sc: dict, gate: list[dict], out: Path) -> None:
-    """Reward, episode length, velocity errors, throughput and the gate checkpoints."""
+def curves(sc: dict, panels: list[tuple[str, str]]):  # noqa: ANN201 - matplotlib objects
+    """A 2 × 4 figure whose first panels plot the TensorBoard tags ``panels`` (tag, title)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("Train/mean_reward", "mean reward"),
-              ("Train/mean_episode_length", "episode length (steps)"),
-              ("Metrics/base_velocity/error_vel_xy", "train: lin-vel error (m/s)"),
-              ("Metrics/base_velocity/error_vel_yaw", "train: yaw-rate error (rad/s)"),
-              ("Perf/total_fps", "env-steps/s (overall)"),
-              ("Episode_Termination/base_contact", "falls per episode (contact)")]
     fig, axes = plt.subplots(2, 4, figsize=(18, 7))
     for ax, (tag, title) in zip(axes.flat, panels):
         if tag in sc:
@@ -79,6 +73,18 @@ def plot(sc: dict, gate: list[dict], out: Path) -> None:
             ax.plot(x, y, lw=1)
         ax.set_title(title)
         ax.set_xlabel("iteration")
+    return fig, axes
+
+
+def plot(sc: dict, gate: list[dict], out: Path) -> None:
+    """Reward, episode length, velocity errors, throughput and the gate checkpoints."""
+    fig, axes = curves(sc, [("Train/mean_reward", "mean reward"),
+                            ("Train/mean_episode_length", "episode length (steps)"),
+                            ("Metrics/base_velocity/error_vel_xy", "train: lin-vel error (m/s)"),
+                            ("Metrics/base_velocity/error_vel_yaw",
+                             "train: yaw-rate error (rad/s)"),
+                            ("Perf/total_fps", "env-steps/s (overall)"),
+                            ("Episode_Termination/base_contact", "falls per episode (contact)")])
     its = [int(re.search(r"model_(\d+)", g["checkpoint"]).group(1)) for g in gate]
     for ax, key, thr, title in ((axes.flat[6], "mean_lin_vel_error", 0.15, "gate: lin-vel error"),
                                 (axes.flat[7], "mean_yaw_rate_error", 0.2, "gate: yaw-rate error")):

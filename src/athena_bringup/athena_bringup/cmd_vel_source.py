@@ -32,10 +32,8 @@ class CmdVelSource(Node):
         self.pub.publish(msg)
 
 
-def main(args: list[str] | None = None) -> None:
-    """``ros2 run athena_bringup cmd_vel_source --ros-args -p lin_vel_x:=0.5``."""
-    rclpy.init(args=args)
-    node = CmdVelSource()
+def spin(node: Node) -> None:
+    """Spin ``node`` until Ctrl-C or shutdown, then clean up quietly."""
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
@@ -46,3 +44,9 @@ def main(args: list[str] | None = None) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         node.destroy_node()
         rclpy.try_shutdown()
+
+
+def main(args: list[str] | None = None) -> None:
+    """``ros2 run athena_bringup cmd_vel_source --ros-args -p lin_vel_x:=0.5``."""
+    rclpy.init(args=args)
+    spin(CmdVelSource())

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import sys
 import threading
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Joy
 from std_srvs.srv import Trigger
 
-from athena_bringup.cmd_vel_source import CMD_QOS
+from athena_bringup.cmd_vel_source import CMD_QOS, spin
 
 MODES = ("passive", "stand", "walk", "damp")
 
@@ -224,23 +223,10 @@ class KeyboardTeleop(_Teleop):
                 self.on_key(ch)
 
 
-def _spin(node: Node) -> None:
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        # Ctrl-C under `ros2 launch` arrives twice (the terminal's, then the one launch sends
-        # each process): the second must not interrupt the clean-up (exit -2, a traceback).
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        node.destroy_node()
-        rclpy.try_shutdown()
-
-
 def joy_main(args: list[str] | None = None) -> None:
     """``ros2 run athena_bringup joy_teleop --ros-args --params-file config/teleop.yaml``."""
     rclpy.init(args=args)
-    _spin(JoyTeleop())
+    spin(JoyTeleop())
 
 
 def keyboard_main(args: list[str] | None = None) -> None:
@@ -259,7 +245,7 @@ def keyboard_main(args: list[str] | None = None) -> None:
     reader = threading.Thread(target=node.read_keys, args=(fd, stop), daemon=True)
     reader.start()
     try:
-        _spin(node)
+        spin(node)
     finally:
         stop.set()
         if old is not None:

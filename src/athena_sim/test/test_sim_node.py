@@ -107,15 +107,20 @@ def test_publishes_valid_messages_at_500hz(ros) -> None:
     assert np.allclose(np.diff(t_odom), 0.01, atol=1e-6), np.diff(t_odom)
 
 
-def test_physics_waits_for_a_command_with_stiffness(ros) -> None:
-    sim = SimNode()
+def driven(sim: SimNode):
+    """The sim, a probe node commanding it, and one executor spinning both."""
     probe = Node("probe")
-    got = []
-    probe.create_subscription(JointState, "joint_states", got.append, qos_profile_sensor_data)
-    pub = commander(probe)
     ex = SingleThreadedExecutor()
     ex.add_node(sim)
     ex.add_node(probe)
+    return probe, commander(probe), ex
+
+
+def test_physics_waits_for_a_command_with_stiffness(ros) -> None:
+    sim = SimNode()
+    probe, pub, ex = driven(sim)
+    got = []
+    probe.create_subscription(JointState, "joint_states", got.append, qos_profile_sensor_data)
     passive = command(sim, kp_scale=0.0, mode=JointCommand.MODE_PASSIVE)
     _spin_for(ex, 1.0, lambda: pub.publish(passive))
     held_t, n_held = sim.data.time, len(got)
@@ -136,11 +141,7 @@ def test_the_sim_applies_the_commanded_gains(ros, kp_scale: float, stands: bool)
     """
     sim = SimNode(parameter_overrides=[
         rclpy.parameter.Parameter("start_on_stand", value=False)])
-    probe = Node("probe")
-    pub = commander(probe)
-    ex = SingleThreadedExecutor()
-    ex.add_node(sim)
-    ex.add_node(probe)
+    probe, pub, ex = driven(sim)
     cmd = command(sim, kp_scale=kp_scale, kd_scale=2.0)
     _spin_for(ex, 30.0, lambda: pub.publish(cmd), until=_sim_time_reaches(sim, 1.5))
     height, sim_t = float(sim.data.qpos[2]), sim.data.time
@@ -157,11 +158,7 @@ def test_the_sim_applies_the_commanded_gains(ros, kp_scale: float, stands: bool)
 
 def test_the_watchdog_goes_limp_when_commands_stop(ros) -> None:
     sim = SimNode()
-    probe = Node("probe")
-    pub = commander(probe)
-    ex = SingleThreadedExecutor()
-    ex.add_node(sim)
-    ex.add_node(probe)
+    probe, pub, ex = driven(sim)
     stand = command(sim)
     _spin_for(ex, 0.5, lambda: pub.publish(stand))
     assert sim.watchdog_trips == 0
@@ -174,11 +171,7 @@ def test_the_watchdog_goes_limp_when_commands_stop(ros) -> None:
 
 def test_a_malformed_command_is_ignored(ros) -> None:
     sim = SimNode()
-    probe = Node("probe")
-    pub = commander(probe)
-    ex = SingleThreadedExecutor()
-    ex.add_node(sim)
-    ex.add_node(probe)
+    probe, pub, ex = driven(sim)
     bad = [command(sim), command(sim), command(sim), command(sim)]
     bad[0].position = bad[0].position[:-1]                   # lengths differ
     bad[1].name = bad[1].name[1:] + bad[1].name[:0]          # ... and a joint missing
