@@ -13,7 +13,6 @@ measurement, quoted, not re-measured here.
 
 from __future__ import annotations
 
-import argparse
 import glob
 import json
 import re
@@ -120,15 +119,12 @@ def plot(sc: dict, evals: list[dict], out: Path) -> None:
     ax.set_title("gate protocol per family: fall rate")
     ax.tick_params(axis="x", rotation=45)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=80)
+    report.save(fig, out)
 
 
 def main() -> int:
     """Build the JSON and the curves."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--device_dir", type=Path, required=True)
-    ap.add_argument("--run", default="rough1")
+    ap = report.parser("rough1")
     ap.add_argument("--run_dir", type=Path, required=True)
     ap.add_argument("--stand", type=Path, required=True)
     ap.add_argument("--eval", type=Path, nargs="+", required=True)

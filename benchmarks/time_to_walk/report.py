@@ -59,6 +59,20 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     return {k: sorted(v.items()) for k, v in merged.items()}
 
 
+def parser(run: str) -> argparse.ArgumentParser:
+    """The reports' common arguments: where the device runs' files are, which run."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device_dir", type=Path, required=True)
+    ap.add_argument("--run", default=run)
+    return ap
+
+
+def save(fig, out: Path) -> None:  # noqa: ANN001 - a matplotlib figure
+    """Write the figure (the reports' PNG settings)."""
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+
+
 def curves(sc: dict, panels: list[tuple[str, str]]):  # noqa: ANN201 - matplotlib objects
     """A 2 × 4 figure whose first panels plot the TensorBoard tags ``panels`` (tag, title)."""
     import matplotlib
@@ -93,15 +107,12 @@ def plot(sc: dict, gate: list[dict], out: Path) -> None:
         ax.set_title(title + " (Isaac Lab, 50 ep.)")
         ax.set_xlabel("checkpoint iteration")
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=80)
+    save(fig, out)
 
 
 def main() -> int:
     """Build the figures JSON, the curves and the report."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--device_dir", type=Path, required=True)
-    ap.add_argument("--run", default="flat2")
+    ap = parser("flat2")
     ap.add_argument("--ceiling", type=Path,
                     default=ROOT / "benchmarks" / "results" / "physics_ceiling_4096.json")
     ap.add_argument("--run_dir", type=Path, required=True, help="params, git.txt, events")
