@@ -366,8 +366,13 @@ class PolicyNode(Node):
         self.pub_diag.publish(arr)
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
+_STOP = threading.Event()   # set by SIGINT / SIGTERM; the main loop ends at its next turn
+
+
+def _request_stop(_signum: int, _frame: object) -> None:
+    # Only a flag: an exception raised from a signal handler lands wherever the main thread is,
+    # e.g. inside rclpy's executor taking a message, and leaves it broken (a traceback, exit 1).
+    _STOP.set()
 
 
 def main(args: list[str] | None = None) -> int:
@@ -376,8 +381,8 @@ def main(args: list[str] | None = None) -> int:
     # could send its driver the DAMPING command of a shutdown: handle SIGINT/SIGTERM here.
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     # (SIGINT too: a process started in the background of a script inherits it ignored)
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _request_stop)
+    signal.signal(signal.SIGTERM, _request_stop)
     try:
         node = PolicyNode()
     except (ContractError, FileNotFoundError, ValueError, RuntimeError) as exc:
@@ -389,8 +394,8 @@ def main(args: list[str] | None = None) -> int:
     executor.add_node(node)
     node.start()
     try:
-        while rclpy.ok():
-            # (a bounded wait: Python sees the signal within 50 ms even with no timer due)
+        while rclpy.ok() and not _STOP.is_set():
+            # (a bounded wait: the stop flag is seen within 50 ms even with no timer due)
             executor.spin_once(timeout_sec=0.05)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
