@@ -1,7 +1,7 @@
 """Bad inputs against the running sim stack: what the robot does.
 
-``python benchmarks/input_faults.py [--scenarios nan_cmd teleop_dies zero_quat stand e_stop]
-[--out benchmarks/results/input_faults.json]``
+``python benchmarks/input_faults.py [--scenarios nan_cmd teleop_dies zero_quat stand e_stop
+joints_gap joints_lost] [--out benchmarks/results/input_faults.json]``
 
 Each scenario runs the MuJoCo sim node and the policy node as separate processes
 (athena_bringup.session, parameters of config/sim.yaml, the default policy) with an injector
@@ -15,6 +15,12 @@ and, at a given sim time, does one bad thing:
   carries the all-zero quaternion with ``orientation_covariance[0] = -1``: no orientation.
 - ``stand``: the operator asks the walking robot to stand (``~/stand``).
 - ``e_stop``: the operator's e-stop (``~/damp``).
+- ``joints_gap``: the policy node's joint_states (relayed by the injector) stop for
+  ``GAP_S`` (0.335 s, the DDS link stall of docs/sim.md), then come back.
+- ``joints_lost``: ... stop for good (a dead joint encoder bus).
+
+The relayed topics reach the node through one more Python process: a little later and less
+regularly than the sim's own (the relay is all that differs in the other scenarios).
 
 Recorded per scenario from ground-truth odometry and the node's /diagnostics: fell or not,
 distance and speed before and after the injection, the base height at the end and its fastest
@@ -36,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CMD = (0.5, 0.0, 0.0)
 INJECT_AT_S = 10.0   # sim time of the injection (the node walks from ~6 s on: 4 s + 2 s ramp)
 DURATION_S = 20.0
+GAP_S = 0.335        # joints_gap: how long joint_states stay away
+RELAYED = {"zero_quat": "imu", "joints_gap": "joint_states", "joints_lost": "joint_states"}
 
 
 def inject(scenario: str) -> None:
@@ -45,7 +53,7 @@ def inject(scenario: str) -> None:
     from nav_msgs.msg import Odometry
     from rclpy.executors import ExternalShutdownException
     from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-    from sensor_msgs.msg import Imu
+    from sensor_msgs.msg import Imu, JointState
     from std_srvs.srv import Trigger
 
     rclpy.init()
@@ -93,6 +101,17 @@ def inject(scenario: str) -> None:
             relay.publish(m)
 
         node.create_subscription(Imu, "imu", on_imu, qos_profile_sensor_data)
+    if RELAYED.get(scenario) == "joint_states":
+        relay_js = node.create_publisher(JointState, "joint_states_relayed",
+                                         qos_profile_sensor_data)
+        until = INJECT_AT_S + GAP_S if scenario == "joints_gap" else float("inf")
+
+        def on_js(m: JointState) -> None:
+            t = m.header.stamp.sec + 1e-9 * m.header.stamp.nanosec   # sim time, every tick
+            if not INJECT_AT_S <= t < until:
+                relay_js.publish(m)
+
+        node.create_subscription(JointState, "joint_states", on_js, qos_profile_sensor_data)
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
@@ -109,9 +128,10 @@ def run(scenario: str, model: str) -> dict:
     from athena_bringup.sim_demo import FALL_HEIGHT_M
 
     specs = [s for s in sim_nodes(model, {}, CMD) if s.name != "cmd_vel_source"]
-    if scenario == "zero_quat":
+    if scenario in RELAYED:
+        topic = RELAYED[scenario]
         node = next(s for s in specs if s.name == "policy_node")
-        node.remappings.append(("imu", "imu_relayed"))
+        node.remappings.append((topic, f"{topic}_relayed"))
     injector = subprocess.Popen([sys.executable, __file__, "--inject", scenario])
     try:
         obs = run_nodes(specs, DURATION_S)
@@ -148,6 +168,8 @@ def run(scenario: str, model: str) -> dict:
         "node_last_fault": diag.get("last_fault"),
         "node_faults": {k: v for k, v in diag.items() if k.startswith("faults.") and v != "0"},
         "cmd_rejected": {k: v for k, v in diag.items() if k.startswith("cmd_rejected.")},
+        "sensor_gaps": diag.get("sensor_gaps"),
+        "sensor_gap_max_ms": diag.get("sensor_gap_max_ms"),
     }
 
 
@@ -155,7 +177,8 @@ def main() -> int:
     """Run the scenarios, print a line each, write the JSON."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenarios", nargs="+",
-                    default=["nan_cmd", "teleop_dies", "zero_quat", "stand", "e_stop"])
+                    default=["nan_cmd", "teleop_dies", "zero_quat", "stand", "e_stop",
+                             "joints_gap", "joints_lost"])
     ap.add_argument("--model", default=str(ROOT / "src/athena_train/policies/flat2/policy.onnx"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/input_faults.json")
     ap.add_argument("--inject", help=argparse.SUPPRESS)

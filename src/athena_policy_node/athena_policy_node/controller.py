@@ -16,7 +16,10 @@ What each mode sends (docs/driver.md):
            the target limiter (safety.TargetLimiter).
   DAMPING  kp 0, kd = trained damping × ``damping_scale``: the robot sinks slowly.
 
-Faults (safety.py): one in STATE_FAULTS while standing or walking → DAMPING. A policy fault
+A sensor older than ``sensor_timeout_s`` is a gap (safety.SensorGap): the last command is
+held, nothing is computed from the stale sample, and the robot goes on once it is fresh.
+Faults (safety.py): one in STATE_FAULTS (a sensor lost: older than ``sensor_lost_s``, NaN,
+tilt, ...) while standing or walking → DAMPING. A policy fault
 (inference error, overrun, NaN action) keeps the robot walking on the targets it has; only
 ``max_policy_failures`` in a row → STAND. A bad or lost velocity command is not a fault at
 all (command.py: rejected and counted, or ramped to zero). An operator's "stand" while walking
@@ -43,9 +46,10 @@ from athena_policy_node.observation import ObservationBuilder, integrate_gyro
 from athena_policy_node.safety import (
     ORIENTATION_FAULTS,
     POLICY_FAULTS,
+    STALE_FAULTS,
     Fault,
     SafetyConfig,
-    StaleDebounce,
+    SensorGap,
     TargetLimiter,
     check_sensors,
 )
@@ -133,7 +137,7 @@ class Controller:
         self.limiter = TargetLimiter(robot, rates.policy_dt, rate_scale)
         self.cmd = CommandFilter(contract.command_ranges, command)
         self.machine = ModeMachine()
-        self._debounce = StaleDebounce(safety.stale_ticks)
+        self.gap = SensorGap(safety.sensor_lost_s)   # stale sensors ridden out (counted)
         self._lock = threading.Lock()   # request() comes from the service thread
 
         n = robot.num_joints
@@ -227,28 +231,45 @@ class Controller:
     def _check(self, now: float, imu: ImuSample, joints: JointSample) -> Fault | None:
         """This tick's input fault (None: all valid); acts on the faults that begin."""
         if joints.error is not None:
-            self._debounce(None)
             fault: Fault | None = Fault.MISSING_JOINTS
         else:
             fault = check_sensors(now, imu.t, joints.t, imu.quat_xyzw, imu.orientation_valid,
                                   (imu.quat_xyzw, imu.ang_vel, joints.q, joints.qd), self.safety)
-            fault = self._debounce(self._orientation(now, imu, joints, fault))
-        if fault is None:
+            fault = self._orientation(now, imu, joints, fault)
+        fault = self._ride_gap(fault, now, imu, joints)
+        gap = self.gap.fault
+        if fault is None and gap is None:
             self._last_good_q = joints.q
-        if fault is None and self.degraded is None:
+        if fault is None and gap is None and self.degraded is None:
             if self._ok_since is None:
                 self._ok_since = now
         else:
             self._ok_since = None
         if fault is not None and fault is not self._acted:  # each fault once, where it begins
             detail = joints.error if fault is Fault.MISSING_JOINTS else (
-                f"imu {(now - imu.t) * 1e3:.1f} ms, joint_states {(now - joints.t) * 1e3:.1f}"
-                f" ms old (limit {self.safety.sensor_timeout_s * 1e3:.0f} ms)"
-                if fault in StaleDebounce.STALE else "")
+                self._ages(now, imu, joints) if fault in STALE_FAULTS else "")
             self._on_fault(fault, detail)
         self._acted = fault
-        self._fault = fault if fault is not None else self.degraded
+        self._fault = fault or gap or self.degraded
         return fault
+
+    def _ages(self, now: float, imu: ImuSample, joints: JointSample) -> str:
+        s = self.safety
+        return (f"imu {(now - imu.t) * 1e3:.1f} ms, joint_states {(now - joints.t) * 1e3:.1f} ms "
+                f"old (stale after {s.sensor_timeout_s * 1e3:.0f} ms, lost after "
+                f"{s.sensor_lost_s * 1e3:.0f} ms)")
+
+    def _ride_gap(self, fault: Fault | None, now: float, imu: ImuSample,
+                  joints: JointSample) -> Fault | None:
+        """Stale sensors: ridden out (None) until lost; says so when a gap ends."""
+        was, since = self.gap.fault, self.gap.since
+        out = self.gap(fault, now, imu.t, joints.t)
+        if was is not None and self.gap.fault is None:
+            held = self._acted not in STALE_FAULTS   # it never became a fault
+            self._log("warning" if held else "info",
+                      f"{was.value}: fresh again after {(now - since) * 1e3:.0f} ms"
+                      + (" (ridden out, holding the last command)" if held else ""))
+        return out
 
     def _orientation(self, now: float, imu: ImuSample, joints: JointSample,
                      fault: Fault | None) -> Fault | None:
@@ -292,7 +313,7 @@ class Controller:
             self._log("warning", f"inputs not valid ({self.machine.mode.value}): {text}")
             return
         self._auto = False
-        self._took(self.machine.fault(fault, Mode.DAMPING), "error")
+        self._took(self.machine.fault(fault, Mode.DAMPING, detail), "error")
 
     def _advance(self, now: float, fault: Fault | None) -> None:
         """The transitions the controller takes by itself this tick."""
@@ -301,7 +322,7 @@ class Controller:
             try:
                 if m.mode is Mode.PASSIVE and self._conditions().inputs_ok:
                     self._took(m.request(Mode.STAND, "auto: sensors ready", self._conditions()))
-                elif m.mode is Mode.STAND and self._stand_alpha >= 1.0:
+                elif m.mode is Mode.STAND and self._stand_alpha >= 1.0 and self._fault is None:
                     self._took(m.request(Mode.WALK, "auto: standing", self._conditions()))
                     self._auto = False
             except Refused as exc:
@@ -348,7 +369,8 @@ class Controller:
                        f"required")
         return Conditions(inputs_ok=valid_for >= self.cfg.sensors_ready_s, problem=problem,
                           stand_done=self._stand_alpha >= 1.0
-                          and self.machine.mode is Mode.STAND)
+                          and self.machine.mode is Mode.STAND,
+                          inputs_valid=self._fault is None)
 
     # ---------------------------------------------------------------------- outputs
     def _command(self, now: float, imu: ImuSample, joints: JointSample) -> JointCommand:
@@ -357,6 +379,11 @@ class Controller:
             return self._limp(self._kd_passive, joints.stamp)
         if mode is Mode.DAMPING:
             return self._limp(self._kd_damping, joints.stamp)
+        if self.gap.fault is not None and self.limiter.previous is not None:
+            # a sensor gap being ridden out: the last targets, held (nothing computed from a
+            # stale sample); the stand ramp and the policy's clock wait
+            return JointCommand(mode, self.limiter.previous, self._zeros, self.kp, self.kd,
+                                self._zeros, joints.stamp)
         if mode is Mode.STAND:
             a = min(1.0, (now - self._stand_t0) / max(self._stand_s, 1e-6))
             self._stand_alpha = a

@@ -41,8 +41,9 @@ _CODES = {Mode.PASSIVE: 0, Mode.STAND: 1, Mode.WALK: 2, Mode.DAMPING: 3}
 class Conditions:
     """What the guards look at, as of the latest control tick."""
 
-    inputs_ok: bool       # every sensor present, fresh and valid
+    inputs_ok: bool       # every sensor present, fresh and valid for ``sensors_ready_s``
     stand_done: bool      # STAND has reached the default pose
+    inputs_valid: bool = True   # ... at this tick (no fault, no sensor gap)
     problem: str = ""     # what is wrong with the inputs, when they are not ok
 
 
@@ -52,7 +53,10 @@ _ALWAYS = (lambda c: True, "")
 TRANSITIONS = {
     (Mode.PASSIVE, Mode.STAND): (lambda c: c.inputs_ok, "sensors are not all valid"),
     (Mode.DAMPING, Mode.STAND): (lambda c: c.inputs_ok, "sensors are not all valid"),
-    (Mode.STAND, Mode.WALK): (lambda c: c.inputs_ok and c.stand_done,
+    # Holding the robot (STAND) needs sensors valid for a while (streams are bursty while a
+    # graph starts); once it stands, walking needs them valid now: a sensor gap ridden out
+    # while standing (safety.SensorGap) does not restart the wait.
+    (Mode.STAND, Mode.WALK): (lambda c: c.inputs_valid and c.stand_done,
                               "stand first: the robot is not at its default pose yet"),
     (Mode.WALK, Mode.STAND): _ALWAYS,
     (Mode.STAND, Mode.PASSIVE): _ALWAYS,
@@ -98,17 +102,19 @@ class ModeMachine:
                           f"({_hint(self.mode, target)})")
         guard, reason = rule
         if not guard(cond):
-            why_not = f" ({cond.problem})" if not cond.inputs_ok and cond.problem else ""
+            # the inputs' problem, where the guard looks at the inputs and they fall short
+            inputs = cond.inputs_ok if target is Mode.STAND else cond.inputs_valid
+            why_not = f" ({cond.problem})" if not inputs and cond.problem else ""
             raise Refused(f"{self.mode.value} -> {target.value} refused: {reason}{why_not}")
         return self._go(target, why)
 
-    def fault(self, fault: Fault, to: Mode) -> Transition | None:
+    def fault(self, fault: Fault, to: Mode, detail: str = "") -> Transition | None:
         """Count ``fault``; go to ``to`` unless the robot is limp already (PASSIVE, DAMPING)."""
         self.faults[fault] += 1
         self.last_fault = fault
         if self.mode in (Mode.PASSIVE, Mode.DAMPING) or self.mode is to:
             return None
-        return self._go(to, fault.value)
+        return self._go(to, f"{fault.value}: {detail}" if detail else fault.value)
 
     def fault_free_damping(self, why: str) -> Transition | None:
         """→ DAMPING without a fault (shutdown); None if already there."""

@@ -91,7 +91,7 @@ class PolicyNode(Node):
         self.loop_mode = p("loop_mode", "timer").value
         safety = SafetyConfig(
             sensor_timeout_s=p("sensor_timeout_s", SafetyConfig.sensor_timeout_s).value,
-            stale_ticks=p("stale_ticks", SafetyConfig.stale_ticks).value,
+            sensor_lost_s=p("sensor_lost_s", SafetyConfig.sensor_lost_s).value,
             max_tilt_rad=p("max_tilt_rad", SafetyConfig.max_tilt_rad).value,
             quat_norm_tol=p("quat_norm_tol", SafetyConfig.quat_norm_tol).value,
             max_inference_s=p("max_inference_s", SafetyConfig.max_inference_s).value)
@@ -349,6 +349,9 @@ class PolicyNode(Node):
             "gc_pause_max_ms": f"{self._gc.max_s * 1e3:.3f}",
             "last_fault": m.last_fault.value if m.last_fault else "",
             "inputs": ctl.input_fault.value if ctl.input_fault else "ok",
+            # stale sensors ridden out by holding the last command (a lost one is a fault)
+            "sensor_gaps": str(ctl.gap.count),
+            "sensor_gap_max_ms": f"{ctl.gap.longest_s * 1e3:.1f}",
             "cmd_age_s": f"{ctl.cmd.age(time.monotonic()):.3f}",  # "inf": none since walking
             "cmd_accepted": str(ctl.cmd.accepted),
             "cmd_rejected.non_finite": str(ctl.cmd.rejected["non-finite"]),

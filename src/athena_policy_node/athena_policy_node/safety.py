@@ -52,8 +52,8 @@ class SafetyConfig:
     """Watchdog thresholds (from the node's YAML parameters)."""
 
     sensor_timeout_s: float = 0.02
-    # ... at this many consecutive ticks (see StaleDebounce)
-    stale_ticks: int = 2
+    # ... is ridden out (SensorGap) until it is this old; older, it is lost: a fault.
+    sensor_lost_s: float = 0.1
     max_tilt_rad: float = 1.0
     # |‖q‖ - 1| above this is not an orientation (an all-zero quaternion reads as upright).
     quat_norm_tol: float = 0.05
@@ -62,6 +62,11 @@ class SafetyConfig:
     # target for a tick. (4 ms was tried: on a loaded 2-core CPU the OS preempts a call now
     # and then: docs/sim.md.)
     max_inference_s: float = 0.02
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.sensor_timeout_s <= self.sensor_lost_s:
+            raise ValueError(f"need 0 < sensor_timeout_s <= sensor_lost_s, got "
+                             f"{self.sensor_timeout_s} and {self.sensor_lost_s}")
 
 
 def tilt_angle(gravity_body: np.ndarray) -> float:
@@ -78,8 +83,8 @@ def check_sensors(now: float, imu_time: float, joints_time: float, quat_xyzw: np
                   cfg: SafetyConfig) -> Fault | None:
     """The per-tick input checks; the first fault found, or None.
 
-    The checks of the values come before the ages: a stale sensor may be debounced for a tick
-    (StaleDebounce), and that must never hide a NaN or a tilt in the same tick.
+    The checks of the values come before the ages: a stale sensor may be ridden out for a while
+    (SensorGap), and that must never hide a NaN or a tilt in the same tick.
     ``orientation_valid`` is False when the IMU says it has no orientation estimate
     (``sensor_msgs/Imu``: ``orientation_covariance[0] == -1``).
     """
@@ -98,28 +103,40 @@ def check_sensors(now: float, imu_time: float, joints_time: float, quat_xyzw: np
     return None
 
 
-class StaleDebounce:
-    """A stale sensor is a fault only when it is stale at ``ticks`` consecutive ticks.
+STALE_FAULTS = frozenset({Fault.STALE_IMU, Fault.STALE_JOINTS})
 
-    When the node itself stalls (garbage collection, preemption on a busy CPU), its first tick
-    afterwards can run before the sensor callbacks that queued up meanwhile, and every sensor
-    then looks old. One tick later (2 ms) a node stall has fresh data again; a sensor dropout
-    is still old. Every other fault passes straight through.
+
+class SensorGap:
+    """A stale sensor is first a gap, ridden out; only a sensor lost for longer is a fault.
+
+    A sensor older than ``sensor_timeout_s`` is stale: the controller stops using it and holds
+    the last command, which the driver's PD keeps tracking (controller.py). Gaps come from the
+    node's own stalls (preemption on a busy CPU: after one, every sensor looks old for a tick),
+    from a driver or a DDS link stalling for a moment (Fast DDS here drops one link for ~335 ms
+    now and then; docs/sim.md), and from sensors that have died. Only the last is a fault: a
+    sensor older than ``sensor_lost_s`` (→ DAMPING). Going limp at the first late sample would
+    drop a standing or walking robot for a hiccup a held pose rides out.
     """
 
-    STALE = (Fault.STALE_IMU, Fault.STALE_JOINTS)
+    def __init__(self, lost_s: float) -> None:
+        self.lost_s = float(lost_s)
+        self.fault: Fault | None = None   # the stale sensor of the gap under way, or None
+        self.since = 0.0                  # ... stale since (the tick it was first seen)
+        self.count = 0                    # gaps seen (each ridden out or lost)
+        self.longest_s = 0.0              # the oldest a sensor has been within a gap
 
-    def __init__(self, ticks: int) -> None:
-        self.ticks = max(1, int(ticks))
-        self.run = 0
-
-    def __call__(self, fault: Fault | None) -> Fault | None:
-        """The fault to act on this tick."""
-        if fault not in self.STALE:
-            self.run = 0
+    def __call__(self, fault: Fault | None, now: float, imu_t: float,
+                 joints_t: float) -> Fault | None:
+        """This tick's checks in, the fault to act on out (None while a gap is ridden out)."""
+        if fault not in STALE_FAULTS:
+            self.fault = None
             return fault
-        self.run += 1
-        return fault if self.run >= self.ticks else None
+        age = max(now - imu_t, now - joints_t)
+        if self.fault is None:
+            self.fault, self.since = fault, now
+            self.count += 1
+        self.longest_s = max(self.longest_s, age)
+        return fault if age > self.lost_s else None
 
 
 class TargetLimiter:

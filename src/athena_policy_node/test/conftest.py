@@ -102,7 +102,8 @@ class Harness:
         overrides = [Parameter("model_path", value=str(model)),
                      Parameter("stand_s", value=0.2),
                      Parameter("auto_mode", value="walk"),
-                     Parameter("sensor_timeout_s", value=0.5), *[
+                     Parameter("sensor_timeout_s", value=0.5),
+                     Parameter("sensor_lost_s", value=0.5), *[
                          Parameter(k, value=v) for k, v in params.items()]]
         self.node = PolicyNode(context=self.context, parameter_overrides=overrides)
         self.peer = rclpy.create_node("feeder", context=self.context)

@@ -297,24 +297,71 @@ def test_integrate_gyro_turns_the_orientation() -> None:
     assert g == pytest.approx([0.0, -math.sin(0.5), -math.cos(0.5)], abs=1e-9)
 
 
+# ------------------------------------------------------------------------ sensor gaps
+@pytest.mark.parametrize("mode", [Mode.STAND, Mode.WALK])
 @pytest.mark.parametrize("which", ["imu", "joints"])
-def test_a_stale_sensor_is_a_fault_at_the_second_stale_tick(which: str) -> None:
+def test_a_sensor_gap_holds_the_last_command_and_is_ridden_out(which: str, mode: Mode) -> None:
+    r = Rig().walking() if mode is Mode.WALK else Rig()
+    if mode is Mode.STAND:
+        r.tick(5)
+        r.request(Mode.STAND)
+        r.tick(3)
+    setattr(r, f"{which}_fresh", False)
+    r.seconds(SafetyConfig.sensor_timeout_s)                   # within the limit: as before
+    r.policy.action[:] = 0.3                                   # (it would move, were it asked)
+    calls, held = r.policy.calls, r.tick().position.copy()     # the first stale tick
+    for _ in range(int(0.07 / TICK)):                          # stale, not yet lost (0.1 s)
+        out = r.tick()
+        assert r.ctl.mode is mode and out.mode is mode
+        assert (out.stiffness > 0).all()                       # held, with the trained gains
+        assert np.array_equal(out.position, held)              # ... the last targets
+    assert r.ctl.input_fault in (Fault.STALE_IMU, Fault.STALE_JOINTS)
+    assert r.policy.calls == calls                             # nothing from a stale sample
+    setattr(r, f"{which}_fresh", True)
+    r.seconds(0.1)
+    assert r.ctl.mode is mode and sum(r.ctl.machine.faults.values()) == 0   # no fault
+    assert r.ctl.gap.count == 1 and 0.08 < r.ctl.gap.longest_s < 0.1
+    assert r.ctl.input_fault is None
+    assert any("fresh again after" in text and "ridden out" in text for _, text in r.logs)
+    if mode is Mode.WALK:   # the policy runs again on fresh samples
+        assert r.policy.calls > calls
+
+
+@pytest.mark.parametrize("which", ["imu", "joints"])
+def test_a_sensor_lost_for_longer_damps_and_says_how_old(which: str) -> None:
     r = Rig().walking()
     setattr(r, f"{which}_fresh", False)
-    r.seconds(SafetyConfig.sensor_timeout_s)                   # within the limit: walking
+    r.seconds(SafetyConfig.sensor_lost_s)                      # the gap: ridden out
     assert r.ctl.mode is Mode.WALK
-    r.tick()                                                   # first stale tick: debounced
-    assert r.ctl.mode is Mode.WALK
-    r.tick()
+    r.tick(2)
     want = Fault.STALE_IMU if which == "imu" else Fault.STALE_JOINTS
     assert r.ctl.mode is Mode.DAMPING and r.ctl.machine.last_fault is want
+    why = r.ctl.last_transition.why
+    assert why.startswith(want.value) and "ms old" in why and "lost after 100 ms" in why
+    setattr(r, f"{which}_fresh", True)
+    r.seconds(0.1)
+    assert r.ctl.mode is Mode.DAMPING                          # left only on request
 
 
-def test_a_debounced_stale_tick_still_checks_values() -> None:
+def test_a_gap_while_standing_lets_auto_walk_go_on_once_fresh() -> None:
+    # the sensors_ready wait qualifies the sensors before the robot is held; a gap while it
+    # stands is ridden out and walking follows once they are fresh (no new wait, no log spam)
+    r = Rig(auto_walk=True, sensors_ready_s=0.5, stand_s=0.4)
+    r.seconds(0.6)
+    assert r.ctl.mode is Mode.STAND
+    r.joints_fresh = False
+    r.seconds(0.09)
+    r.joints_fresh = True
+    r.seconds(0.4)
+    assert r.ctl.mode is Mode.WALK
+    assert not [t for lv, t in r.logs if "refused" in t]
+
+
+def test_a_stale_tick_still_checks_values() -> None:
     r = Rig().walking()
     r.imu_fresh = False
     r.seconds(SafetyConfig.sensor_timeout_s)
-    r.tick()                                                   # stale, debounced
+    r.tick()                                                   # stale, ridden out
     r.q[0] = math.nan                                          # ... and NaN in the same tick
     r.tick()
     assert r.ctl.machine.last_fault is Fault.NON_FINITE

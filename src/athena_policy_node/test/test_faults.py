@@ -184,7 +184,8 @@ def still_node(test_policy):
     # far above any stall, so the only thing that can change a tick's outcome is its input.
     node = PolicyNode(context=context, parameter_overrides=[
         Parameter("model_path", value=str(test_policy)), Parameter("loop_mode", value="thread"),
-        Parameter("sensor_timeout_s", value=30.0), Parameter("sensors_ready_s", value=0.0),
+        Parameter("sensor_timeout_s", value=30.0), Parameter("sensor_lost_s", value=30.0),
+        Parameter("sensors_ready_s", value=0.0),
         Parameter("stand_s", value=0.0), Parameter("auto_mode", value="walk")])
     yield node
     node.shutdown()

@@ -1,6 +1,7 @@
 """Safety helpers: the target limiter (limits, bounded steps, never NaN), the stale debounce."""
 
 import numpy as np
+import pytest
 from athena_policy_node.safety import TargetLimiter
 
 from athena_description import default_policy_contract, load_robot_contract
@@ -37,15 +38,18 @@ def test_non_finite_target_holds_previous() -> None:
     assert np.array_equal(lim(bad), robot.default_positions)
 
 
-def test_stale_debounce_needs_consecutive_ticks() -> None:
-    from athena_policy_node.safety import Fault, StaleDebounce
+def test_sensor_gap_rides_out_stale_sensors_until_they_are_lost() -> None:
+    from athena_policy_node.safety import Fault, SensorGap
 
-    d = StaleDebounce(2)
-    assert d(Fault.STALE_IMU) is None                  # one late tick: the node's own stall
-    assert d(None) is None                             # fresh again: nothing happened
-    assert d(Fault.STALE_IMU) is None
-    assert d(Fault.STALE_JOINTS) is Fault.STALE_JOINTS  # stale twice in a row: a dropout
-    assert d(Fault.NON_FINITE) is Fault.NON_FINITE      # other faults act at once
+    g = SensorGap(0.1)
+    assert g(Fault.STALE_IMU, 10.0, 9.95, 10.0) is None        # stale 50 ms: a gap
+    assert g.fault is Fault.STALE_IMU and g.count == 1
+    assert g(None, 10.002, 10.002, 10.002) is None             # fresh: the gap is over
+    assert g.fault is None
+    assert g(Fault.STALE_JOINTS, 11.0, 11.0, 10.95) is None    # a second gap
+    assert g(Fault.STALE_JOINTS, 11.06, 11.06, 10.95) is Fault.STALE_JOINTS   # 110 ms: lost
+    assert g.count == 2 and g.longest_s == pytest.approx(0.11)
+    assert g(Fault.NON_FINITE, 11.1, 11.1, 11.1) is Fault.NON_FINITE  # others pass through
 
 
 def _check(quat=(0.0, 0.0, 0.0, 1.0), orientation_valid=True, imu_age=0.0, nan=False):

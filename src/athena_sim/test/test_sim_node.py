@@ -206,6 +206,7 @@ def test_closed_loop_with_policy_node(ros, tmp_path) -> None:
     policy = PolicyNode(parameter_overrides=[
         rclpy.parameter.Parameter("model_path", value=str(onnx)),
         rclpy.parameter.Parameter("sensor_timeout_s", value=0.5),
+        rclpy.parameter.Parameter("sensor_lost_s", value=0.5),
         rclpy.parameter.Parameter("auto_mode", value="walk")])
     targets = []
     probe = Node("probe")
