@@ -265,10 +265,11 @@ class Controller:
         was, since = self.gap.fault, self.gap.since
         out = self.gap(fault, now, imu.t, joints.t)
         if was is not None and self.gap.fault is None:
-            held = self._acted not in STALE_FAULTS   # it never became a fault
-            self._log("warning" if held else "info",
+            ridden = self._acted not in STALE_FAULTS   # it never became a fault
+            held = " on the last command" if self.machine.mode in (Mode.STAND, Mode.WALK) else ""
+            self._log("warning" if ridden else "info",
                       f"{was.value}: fresh again after {(now - since) * 1e3:.0f} ms"
-                      + (" (ridden out, holding the last command)" if held else ""))
+                      + (f" (ridden out{held})" if ridden else ""))
         return out
 
     def _orientation(self, now: float, imu: ImuSample, joints: JointSample,
@@ -381,7 +382,8 @@ class Controller:
             return self._limp(self._kd_damping, joints.stamp)
         if self.gap.fault is not None and self.limiter.previous is not None:
             # a sensor gap being ridden out: the last targets, held (nothing computed from a
-            # stale sample); the stand ramp and the policy's clock wait
+            # stale sample); the policy's clock waits, the stand ramp (timed) catches up
+            # afterwards through the target limiter
             return JointCommand(mode, self.limiter.previous, self._zeros, self.kp, self.kd,
                                 self._zeros, joints.stamp)
         if mode is Mode.STAND:
