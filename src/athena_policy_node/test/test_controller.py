@@ -105,6 +105,15 @@ class Rig:
         assert self.ctl.mode is Mode.WALK
         return self
 
+    def held(self, mode: Mode) -> Rig:
+        """Standing (just entered) or walking: the modes that hold the robot."""
+        if mode is Mode.WALK:
+            return self.walking()
+        self.tick(5)
+        self.request(Mode.STAND)
+        self.tick(3)
+        return self
+
 
 # ------------------------------------------------------------------------ start-up, PASSIVE
 def test_nothing_is_sent_before_both_sensors_arrive() -> None:
@@ -229,11 +238,7 @@ STATE_FAULTS = {
 @pytest.mark.parametrize("mode", [Mode.STAND, Mode.WALK])
 @pytest.mark.parametrize("name", list(STATE_FAULTS))
 def test_a_state_fault_goes_to_damping_on_the_first_tick(name: str, mode: Mode) -> None:
-    r = Rig().walking() if mode is Mode.WALK else Rig()
-    if mode is Mode.STAND:
-        r.tick(5)
-        r.request(Mode.STAND)
-        r.tick(3)
+    r = Rig().held(mode)
     corrupt, fault = STATE_FAULTS[name]
     corrupt(r)
     out = r.tick()
@@ -301,11 +306,7 @@ def test_integrate_gyro_turns_the_orientation() -> None:
 @pytest.mark.parametrize("mode", [Mode.STAND, Mode.WALK])
 @pytest.mark.parametrize("which", ["imu", "joints"])
 def test_a_sensor_gap_holds_the_last_command_and_is_ridden_out(which: str, mode: Mode) -> None:
-    r = Rig().walking() if mode is Mode.WALK else Rig()
-    if mode is Mode.STAND:
-        r.tick(5)
-        r.request(Mode.STAND)
-        r.tick(3)
+    r = Rig().held(mode)
     setattr(r, f"{which}_fresh", False)
     r.seconds(SafetyConfig.sensor_timeout_s)                   # within the limit: as before
     r.policy.action[:] = 0.3                                   # (it would move, were it asked)
