@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from athena_train import warm_start
 from athena_train.distributed import (
     MULTICAST_OFF,
     SINGLE,
@@ -111,16 +112,34 @@ def make_env_and_cfg(task: str, num_envs: int | None, device: str, seed: int,
     return RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions), agent_cfg
 
 
-def install_atomic_save(runner: object) -> None:
-    """Make ``runner.save`` write to ``<path>.tmp`` and ``os.replace`` it into place."""
+def install_atomic_save(runner: object,
+                        extra_infos: Callable[[], dict] | None = None) -> None:
+    """Make ``runner.save`` write to ``<path>.tmp`` and ``os.replace`` it into place.
+
+    ``extra_infos()`` (if given) is merged into the checkpoint's ``infos`` (rsl-rl stores them
+    in the same file; ``load`` returns them): the terrain levels ride there.
+    """
     original = runner.save
 
-    def atomic_save(path: str, *args: object, **kwargs: object) -> None:
+    def atomic_save(path: str, infos: dict | None = None) -> None:
+        if extra_infos is not None:
+            infos = {**(infos or {}), **extra_infos()}
         tmp = f"{path}.tmp"
-        original(tmp, *args, **kwargs)
+        original(tmp, infos)
         os.replace(tmp, path)
 
     runner.save = atomic_save
+
+
+def _terrain_infos(env: object) -> Callable[[], dict]:
+    """The checkpoint infos of the terrain curriculum (empty when the env has none)."""
+    from athena_train import terrain_state
+
+    def infos() -> dict:
+        state = terrain_state.capture(env)
+        return {} if state is None else {terrain_state.KEY: state}
+
+    return infos
 
 
 class ProgressLine:
@@ -184,16 +203,30 @@ def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool,
         (run_dir / "git.txt").write_text(f"{git_commit()}\n", encoding="utf-8")
     runner = runner_class()(env, agent_cfg.to_dict(), log_dir=str(run_dir),
                             device=agent_cfg.device)
-    install_atomic_save(runner)
+    install_atomic_save(runner, _terrain_infos(env))
     ckpt = latest_checkpoint(run_dir) if resume else None
     runner.resumed_from = ckpt
     if ckpt is not None:
-        runner.load(str(ckpt))
+        infos = runner.load(str(ckpt)) or {}
         # model_<k> holds iteration k (0-based) done: continue with k + 1, not redo k
         runner.current_learning_iteration += 1
         print(f"[train] resumed from {ckpt} (iteration {runner.current_learning_iteration})",
               flush=True)
+        restore_terrain(env, infos, ckpt)
     return runner
+
+
+def restore_terrain(env: object, infos: dict, ckpt: Path) -> None:
+    """Put the checkpoint's terrain levels back (envs with a terrain curriculum only)."""
+    from athena_train import terrain_state
+
+    if terrain_state.capture(env) is None:
+        return
+    if terrain_state.KEY in infos:
+        print(f"[train] {terrain_state.restore(env, infos[terrain_state.KEY])}", flush=True)
+    else:
+        print(f"[train] {ckpt.name} holds no terrain levels: the curriculum starts afresh",
+              flush=True)
 
 
 def learn(runner: object, env: object, agent_cfg: object, run_dir: Path,
@@ -217,11 +250,13 @@ def learn(runner: object, env: object, agent_cfg: object, run_dir: Path,
 
 def train(task: str, num_envs: int | None, device: str, seed: int, max_iterations: int | None,
           run_name: str, resume: bool, log_root: Path, save_interval: int | None = None,
-          physics: str | None = None) -> Path:
+          physics: str | None = None, init_from: Path | None = None,
+          init_std: float | None = None, critic_warmup: int | None = None) -> Path:
     """Train; return the run directory (checkpoints, TensorBoard, config dump).
 
     Under torchrun each process trains on its own device with its own seed; ``num_envs`` is
-    per process.
+    per process. ``init_from`` warm-starts a fresh run from a checkpoint or an ONNX export
+    (:mod:`athena_train.warm_start`); a resumed run continues from its own checkpoint instead.
     """
     t_start = time.time()
     rank = current_rank()
@@ -230,6 +265,7 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
         print(f"[train] rank {rank.rank} multicast off: "
               + " ".join(f"{k}={os.environ[k]}" for k in MULTICAST_OFF), flush=True)
     device, seed = rank_device(device, rank), rank_seed(seed, rank)
+    warm = warm_start.read_source(init_from) if init_from is not None else None  # refuse early
     env, agent_cfg = make_env_and_cfg(task, num_envs, device, seed, physics)
     if max_iterations is not None:
         agent_cfg.max_iterations = max_iterations
@@ -237,7 +273,27 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
         agent_cfg.save_interval = save_interval
     agent_cfg.run_name = run_name
     run_dir = (log_root / agent_cfg.experiment_name / run_name).resolve()
+    own = latest_checkpoint(run_dir) if resume else None
+    if own is not None:  # a resumed run keeps its own layers (a warm start's are the source's)
+        warm_start.adopt_architecture(agent_cfg, warm_start.read_source(own))
+        if warm is not None:
+            print(f"[train] resuming {own.name}: --init_from {init_from} not applied", flush=True)
+            warm = None
+    elif warm is not None:
+        print(f"[train] warm start layers: {warm_start.adopt_architecture(agent_cfg, warm)}",
+              flush=True)
     runner = prepare_runner(env, agent_cfg, run_dir, resume, rank)
+    if warm is not None:
+        if rank.is_main:  # rank 0 wrote params/env.yaml
+            checked = warm_start.check_contract(warm, run_dir / "params" / "env.yaml")
+            print(f"[train] contract: {checked}", flush=True)
+        print(f"[train] {warm_start.load_into(runner, warm, init_std)}", flush=True)
+        if critic_warmup is None:
+            critic_warmup = warm_start.ONNX_CRITIC_WARMUP if warm.critic is None else 0
+        warm_start.install_critic_warmup(runner, critic_warmup)
+        if critic_warmup > 0:
+            print(f"[train] critic warm-up: the actor is frozen for {critic_warmup} iterations",
+                  flush=True)
     print(f"[train] {task} rank {rank.rank}/{rank.world_size} envs={env.num_envs} "
           f"device={device} seed={seed} start-up {time.time() - t_start:.1f}s "
           f"run_dir={run_dir}", flush=True)
@@ -266,6 +322,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="physics preset (default: the task's own: newton on flat ground, "
                          "newton_rough on the terrain curriculum)")
     ap.add_argument("--log_root", type=Path, default=DEFAULT_LOG_ROOT)
+    ap.add_argument("--init_from", type=Path, default=None,
+                    help="warm start a fresh run from a checkpoint (.pt) or an exported policy "
+                         "(.onnx) with the same observation/action contract (network weights "
+                         "only; optimizer and iteration count start fresh)")
+    ap.add_argument("--init_std", type=float, default=None,
+                    help="action noise std after a warm start (default: the checkpoint's; "
+                         f"{warm_start.ONNX_INIT_STD} for an ONNX source)")
+    ap.add_argument("--critic_warmup", type=int, default=None,
+                    help="iterations with the actor frozen after a warm start (default: "
+                         f"{warm_start.ONNX_CRITIC_WARMUP} when the critic starts fresh, i.e. "
+                         "from an ONNX source; else 0)")
     ap.add_argument("--distributed", action="store_true",
                     help="one process per GPU through torchrun (gloo on --device cpu); "
                          "--num_envs is per process")
@@ -275,8 +342,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.distributed and "WORLD_SIZE" not in os.environ:  # not yet under torchrun
         raw = sys.argv[1:] if argv is None else argv
         return launch(raw, args.nproc_per_node or default_nproc(args.device))
-    train(args.task, args.num_envs, args.device, args.seed, args.max_iterations, args.run_name,
-          args.resume, args.log_root, args.save_interval, args.physics)
+    try:
+        train(args.task, args.num_envs, args.device, args.seed, args.max_iterations,
+              args.run_name, args.resume, args.log_root, args.save_interval, args.physics,
+              args.init_from, args.init_std, args.critic_warmup)
+    except warm_start.WarmStartError as exc:
+        print(f"[train] warm start refused: {exc}", file=sys.stderr, flush=True)
+        return 2
     return 0
 
 
