@@ -9,11 +9,19 @@
 # evaluation (terrain_eval policy) of the first segment's newest checkpoint and the new
 # newest, the ONNX export of the newest, and the warp kernel cache if it packs under 15 MiB;
 # with PROBE_ENVS=N first PROBE_S (75) seconds of a throwaway run at N envs (throughput only).
+# INIT_FROM=PATH: the run is a warm start from PATH (train --init_from: a .pt checkpoint or an
+# exported .onnx with params/ beside it, e.g. src/athena_train/policies/flat2/policy.onnx;
+# passed in both phases, train applies it only while the run has no checkpoint of its own);
+# INIT_STD, CRITIC_WARMUP: its --init_std and --critic_warmup. STAND=0: no standing check.
 # What comes back ($OUT, at most 8 files): meta_PHASE.tar (logs, nvidia-smi, JSON, run tar
 # with params and TensorBoard events), model_RUN_<it>.pt (every 250 its + newest, new ones
 # only), policy_RUN.onnx, warpcache.tgz.
 set -uo pipefail
 phase="$1"; deadline="$2"; run="${3:-rough1}"
+warm=()
+[ -n "${INIT_FROM:-}" ] && warm+=(--init_from "$INIT_FROM")
+[ -n "${INIT_STD:-}" ] && warm+=(--init_std "$INIT_STD")
+[ -n "${CRITIC_WARMUP:-}" ] && warm+=(--critic_warmup "$CRITIC_WARMUP")
 root="$(pwd)"
 export PYTHONPATH="$HOME/site:$root/src/athena_description:$root/src/athena_train"
 export PYTHONUNBUFFERED=1 WARP_CACHE_PATH="$HOME/warpcache"
@@ -23,14 +31,20 @@ left() { echo $(( deadline - $(date +%s) )); }
 newest() { ls "$run_dir"/model_*.pt 2>/dev/null | sed 's/.*model_\([0-9]*\)\.pt/\1/' | sort -n | tail -1; }
 echo "[rough] phase $phase: $(left) s left; warp cache $(du -sh "$WARP_CACHE_PATH" 2>/dev/null | cut -f1)"
 if [ "$phase" = first ]; then
-  ( timeout 420 python -m athena_train.terrain_eval stand --device cuda:0 --per_tile 4 \
-      --steps 50 --out "$OUT/stand_gpu.json" > "$OUT/stand_gpu.log" 2>&1
-    echo "[rough] stand rc=$?" >> "$OUT/stand_gpu.log" ) &
-  stand=$!
+  stand=""
+  if [ "${STAND:-1}" = 1 ]; then
+    ( timeout 420 python -m athena_train.terrain_eval stand --device cuda:0 --per_tile 4 \
+        --steps 50 --out "$OUT/stand_gpu.json" > "$OUT/stand_gpu.log" 2>&1
+      echo "[rough] stand rc=$?" >> "$OUT/stand_gpu.log" ) &
+    stand=$!
+  fi
   MODELS_APART=1 MODELS_FROM=1 bash benchmarks/time_to_walk/gpu_segment.sh $(( $(left) - 45 )) \
-    "$run" --task "$task" --seed 42
-  wait "$stand"
-  grep -h '^{"all"' "$OUT/stand_gpu.log" | cut -c1-600; grep -h "^\[rough\]\|Error" "$OUT/stand_gpu.log" | tail -5
+    "$run" --task "$task" --seed 42 "${warm[@]}"
+  grep -h "warm start\|contract:\|critic warm-up\|terrain levels" "$OUT"/train_"$run"_*.log
+  if [ -n "$stand" ]; then
+    wait "$stand"
+    grep -h '^{"all"' "$OUT/stand_gpu.log" | cut -c1-600; grep -h "^\[rough\]\|Error" "$OUT/stand_gpu.log" | tail -5
+  fi
 else
   if [ "${PROBE_ENVS:-0}" -gt 0 ]; then  # throughput at another env count, a throwaway run
     timeout --signal=KILL "${PROBE_S:-75}" python -m athena_train.train --device cuda:0 \
@@ -41,7 +55,8 @@ else
   fi
   prev=$(newest); echo "[rough] resuming after model_$prev"
   MODELS_APART=1 MODELS_FROM=$(( prev + 1 )) bash benchmarks/time_to_walk/gpu_segment.sh \
-    $(( $(left) - ${EVAL_RESERVE_S:-150} )) "$run" --task "$task" --seed 42
+    $(( $(left) - ${EVAL_RESERVE_S:-150} )) "$run" --task "$task" --seed 42 "${warm[@]}"
+  grep -h "terrain levels\|holds no terrain" "$OUT"/train_"$run"_*.log
   last=$(newest)
   if [ "$(left)" -gt 70 ]; then
     timeout $(( $(left) - 40 )) python -m athena_train.terrain_eval policy \

@@ -28,7 +28,9 @@ class ParityError(RuntimeError):
 def load_actor(checkpoint: Path) -> object:
     """Rebuild the deterministic actor (normalizer + MLP + mean) from a checkpoint.
 
-    The network shape comes from the run's ``params/agent.yaml`` (written by ``train``).
+    The network shape comes from the run's ``params/agent.yaml`` (written by ``train``). An
+    exported ``.onnx`` (its contract checked) is read back into the same torch module
+    (:mod:`athena_train.warm_start`), so that ``evaluate``/``terrain_eval`` take it too.
     """
     import torch
     import yaml
@@ -36,11 +38,23 @@ def load_actor(checkpoint: Path) -> object:
     from rsl_rl.models.mlp_model import MLPModel, _OnnxMLPModel
     from tensordict import TensorDict
 
+    checkpoint = Path(checkpoint)
+    obs = TensorDict({"policy": torch.zeros(1, OBS_DIM)}, batch_size=[1])
+    if checkpoint.suffix == ".onnx":
+        from athena_train.warm_start import read_source
+
+        src = read_source(checkpoint)
+        model = MLPModel(obs, {"actor": ["policy"]}, "actor", ACTION_DIM,
+                         hidden_dims=src.actor_hidden, activation=src.activation,
+                         obs_normalization=True)
+        model.load_state_dict(src.actor)
+        exportable = _OnnxMLPModel(model, verbose=False)
+        exportable.eval()
+        return exportable
     agent_yaml = checkpoint.parent / "params" / "agent.yaml"
     with open(agent_yaml, encoding="utf-8") as f:
         agent = yaml.unsafe_load(f)
     actor_cfg = dict(agent["actor"])
-    obs = TensorDict({"policy": torch.zeros(1, OBS_DIM)}, batch_size=[1])
     model = MLPModel(obs, {"actor": ["policy"]}, "actor", ACTION_DIM,
                      hidden_dims=actor_cfg["hidden_dims"], activation=actor_cfg["activation"],
                      obs_normalization=actor_cfg["obs_normalization"],

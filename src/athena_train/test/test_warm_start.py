@@ -90,6 +90,18 @@ def test_onnx_source_gives_the_exported_actor() -> None:
     assert float(actor.distribution.std_param.detach().mean()) == pytest.approx(0.3)
 
 
+def test_evaluation_loads_an_onnx_policy_as_a_checkpoint() -> None:
+    """export.load_actor (evaluate, terrain_eval) takes the ONNX: same actions as ORT."""
+    import onnxruntime as ort
+    from athena_train.export import load_actor
+
+    obs = np.random.default_rng(1).normal(0, 1, (16, OBS_DIM)).astype(np.float32)
+    sess = ort.InferenceSession(str(FLAT2 / "policy.onnx"), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        got = load_actor(FLAT2 / "policy.onnx")(torch.from_numpy(obs)).numpy()
+    np.testing.assert_allclose(got, sess.run(["actions"], {"obs": obs})[0], atol=1e-5)
+
+
 def test_pt_source_loads_actor_critic_and_keeps_its_std(tmp_path: Path) -> None:
     src_actor = _actor(warm_start.read_source(FLAT2 / "policy.onnx"))
     src_critic = _critic()
