@@ -109,7 +109,13 @@ def make_env_and_cfg(task: str, num_envs: int | None, device: str, seed: int,
         edit_env_cfg(env_cfg)
     agent_cfg.seed, agent_cfg.device = seed, device
     env = gym.make(task, cfg=env_cfg)
-    return RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions), agent_cfg
+    from athena_train.terrain_state import curriculum_skipped
+
+    # the wrapper's first reset: robots are not on their tiles yet, a curriculum would
+    # promote them all by one level for the distance from where they were built
+    with curriculum_skipped(env):
+        wrapped = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
+    return wrapped, agent_cfg
 
 
 def install_atomic_save(runner: object,

@@ -120,6 +120,11 @@ def _real_env_round_trip(tmp: Path) -> None:
     agent_cfg.max_iterations, agent_cfg.save_interval = 1, 1
     t = env.unwrapped.scene.terrain
     robot = env.unwrapped.scene["robot"]
+    # the first reset keeps the drawn levels (max_init_terrain_level 0): no promotion for
+    # the distance from where the robots were built to their tiles
+    assert t.terrain_levels.tolist() == [0] * 12, t.terrain_levels
+    xy = robot.data.root_pos_w.torch[:, :2] - t.env_origins[:, :2]
+    assert float(xy.norm(dim=1).max()) < 1.0, xy
     run_dir = tmp / "run"
     runner = trainer.prepare_runner(env, copy.deepcopy(agent_cfg), run_dir, resume=False)
     two = terrain_state.capture(env)
