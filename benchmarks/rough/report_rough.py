@@ -6,7 +6,11 @@
 ``DIR`` holds one folder per device call with its ``meta_*.tar`` unpacked (``train_<run>_*.log``,
 ``gpu_<run>_*.csv``, ``stand_gpu.json``, ``eval_families.json``, ``train_probe<N>_*.log``);
 ``--run_dir`` the run's params and TensorBoard events (``run_<run>.tar`` of the last call).
-Writes ``benchmarks/results/rough_train_h200.json`` and ``<--curves_dir>/curves.png``. Every
+``--stand`` may be left out (a run with ``STAND=0``); ``--run`` names the run (default
+rough1). Writes ``benchmarks/results/rough_train_h200.json`` (rough1; another run:
+``<run>_train_h200.json``) and ``<--curves_dir>/curves.png`` (default
+``benchmarks/results/<run>/``); a segment's warm-start and terrain-level lines from train's log
+go under its ``train_notes``. Every
 figure is read from those files; the old pipeline's 0.69 s/it at 4096 envs is issue 17's
 measurement, quoted, not re-measured here.
 """
@@ -19,6 +23,8 @@ import re
 import statistics
 import sys
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks" / "time_to_walk"))
@@ -50,6 +56,16 @@ def throughput(times: list[tuple[int, float, float]], envs: int, skip: int) -> d
             "collection_s_median": round(coll, 3), "learning_s_median": round(learn, 3),
             "env_steps_per_s_overall": round(steps / it_s),
             "env_steps_per_s_collection": round(steps / coll)}
+
+
+NOTES = re.compile(r"^\[train\] (warm start.*|contract: .*|critic warm-up.*|terrain levels.*|"
+                   r".*holds no terrain levels.*|resuming .*not applied)$")
+
+
+def train_notes(log: Path) -> list[str]:
+    """The lines of train on a warm start and on the terrain levels of a resume, in order."""
+    text = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [m.group(1) for m in map(NOTES.match, text) if m]
 
 
 def gpu_stats(csvs: list[str]) -> dict:
@@ -126,27 +142,39 @@ def main() -> int:
     """Build the JSON and the curves."""
     ap = report.parser("rough1")
     ap.add_argument("--run_dir", type=Path, required=True)
-    ap.add_argument("--stand", type=Path, required=True)
+    ap.add_argument("--stand", type=Path, default=None,
+                    help="terrain_eval stand JSON (left out: a run without the standing check)")
     ap.add_argument("--eval", type=Path, nargs="+", required=True)
     ap.add_argument("--probe", default="probe4096")
-    ap.add_argument("--curves_dir", type=Path, default=ROOT / "benchmarks" / "results" / "rough1")
-    ap.add_argument("--out", type=Path,
-                    default=ROOT / "benchmarks" / "results" / "rough_train_h200.json")
+    ap.add_argument("--curves_dir", type=Path, default=None,
+                    help="default: benchmarks/results/<run>")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default: benchmarks/results/rough_train_h200.json for rough1, "
+                         "<run>_train_h200.json otherwise")
     ap.add_argument("--code_commit", default=None,
                     help="the commit whose working tree the device ran")
     ap.add_argument("--device_s", type=float, default=None,
                     help="device time the session used (the tool's lease figures)")
     args = ap.parse_args()
+    results = ROOT / "benchmarks" / "results"
+    args.curves_dir = args.curves_dir or results / args.run
+    args.out = args.out or results / ("rough_train_h200.json" if args.run == "rough1"
+                                      else f"{args.run}_train_h200.json")
+    with open(args.run_dir / "params" / "env.yaml", encoding="utf-8") as f:
+        env_yaml = yaml.unsafe_load(f)
 
     segs = report.segments(args.device_dir, args.run)
     seg_out = []
     for i, s in enumerate(segs):
         times = iteration_times(Path(s["log"]))
+        notes = train_notes(Path(s["log"]))
         seg_out.append({
             "log": Path(s["log"]).name, "num_envs": s["num_envs"], "gpu": s["gpu"],
-            "warp_kernel_cache": "cold (first run on the machine; the standing check compiled "
-                                 "the same kernels in a concurrent process)" if i == 0 else
+            "warp_kernel_cache": ("cold (first run on the machine; the standing check compiled "
+                                  "the same kernels in a concurrent process)" if args.stand
+                                  else "cold (first run on the machine)") if i == 0 else
                                  "warm (same machine, earlier call)",
+            **({"train_notes": notes} if notes else {}),
             "resumed_from_checkpoint": s["resumed_from_checkpoint"],
             "startup_s": s["startup_s"],
             "first_iteration_s": round(times[0][1] + times[0][2], 1) if times else None,
@@ -170,7 +198,7 @@ def main() -> int:
                              "that task learned nothing, so its episodes stayed short too"}
     flat = json.loads((ROOT / "benchmarks" / "results" / "time_to_walk_8192.json").read_text())
     sc = report.scalars(args.run_dir)
-    stand = json.loads(args.stand.read_text())
+    stand = json.loads(args.stand.read_text()) if args.stand else None
     sourced = [(src, r) for src in args.eval for r in json.loads(src.read_text())]
     evals = [r for _, r in sourced]
     keys = ("episodes", "falls", "fall_rate", "mean_lin_vel_error", "mean_yaw_rate_error")
@@ -186,23 +214,22 @@ def main() -> int:
                          for f, v in r["families"].items()}})
     logs = glob.glob(str(args.device_dir / "*" / "*.log"))
     overflow = sum(Path(f).read_text(errors="replace").count("overflowed") for f in logs)
-    sk = [k for k in stand["all"] if k.startswith("base_contact_share")]
     figures = {
         "task": "Athena-Velocity-Rough-v0", "run": args.run, "num_envs": n_envs,
-        "device": segs[0]["gpu"], "seed": 42,
+        "device": segs[0]["gpu"], "seed": env_yaml["seed"],
         "code_commit": args.code_commit,
         "git_txt_on_device": (args.run_dir / "git.txt").read_text().strip(),
         "git_note": "the device's copy of the repository carried the session's starting HEAD "
                     "with the working tree on top, so git.txt (and the ONNX metadata) say "
                     "<that commit>+dirty; the code that ran is code_commit",
-        "physics_preset": stand["physics_preset"],
-        "use_mujoco_contacts": stand["use_mujoco_contacts"],
+        "physics_preset": env_yaml["physics_preset"],
+        "use_mujoco_contacts": env_yaml["sim"]["physics"]["solver_cfg"]["use_mujoco_contacts"],
         "device_time_used_s": args.device_s,
         "env_build": {
             "training_startup_s_cold_cache": segs[0]["startup_s"],
             "training_first_iteration_s_cold_cache": seg_out[0]["first_iteration_s"],
             "training_startup_s_warm_cache": [s["startup_s"] for s in segs[1:]],
-            "stand_check_env_build_s_cold_cache_240_envs": stand["env_build_s"],
+            "stand_check_env_build_s_cold_cache_240_envs": stand and stand["env_build_s"],
             "eval_env_build_s_warm_cache_300_envs": sorted({r["env_build_s"] for r in evals}),
             "note": "start-up = env + runner creation (train.py's 'start-up' line); the cold "
                     "segment shared the machine with the standing check, which compiled the "
@@ -222,7 +249,7 @@ def main() -> int:
             **gpu_stats(glob.glob(str(args.device_dir / "*" / f"gpu_{args.run}_*.csv")))},
         "collision_buffer_overflow_warnings": overflow,
         "segments": seg_out,
-        "stand_check_zero_actions": {
+        "stand_check_zero_actions": stand and {
             "what": "terrain_eval stand: zero actions, 1 s (50 policy steps), no pushes, the "
                     "task's randomization; one column per family x 10 levels, 4 robots per "
                     "tile, each at its tile's origin +-0.5 m",
@@ -235,7 +262,7 @@ def main() -> int:
                     for lv in sorted(v["by_level"], key=int)]
                 for f, v in stand["families"].items()},
             "physics_after_steps": stand["physics_after_steps"],
-            "shares_reported": sk},
+            "shares_reported": [k for k in stand["all"] if k.startswith("base_contact_share")]},
         "eval_per_family_gate_protocol": {
             "what": "terrain_eval policy: the walking gate's protocol (commands vx 0-1, "
                     "vy +-0.3, yaw +-0.8; friction 0.5-1.5; masses +-10 %; 0.5 m/s push every "
