@@ -31,6 +31,11 @@ task=Athena-Velocity-Rough-v0
 run_dir="$HOME/athena_logs/athena_rough/$run"
 left() { echo $(( deadline - $(date +%s) )); }
 newest() { ls "$run_dir"/model_*.pt 2>/dev/null | sed 's/.*model_\([0-9]*\)\.pt/\1/' | sort -n | tail -1; }
+# a kernel cache brought back earlier (warpcache.tgz of an earlier run, carried as
+# .warpcache/warpcache.tgz, ignored by git) replaces the cold compile on a fresh machine
+if [ -f .warpcache/warpcache.tgz ] && [ ! -d "$WARP_CACHE_PATH" ]; then
+  tar -xzf .warpcache/warpcache.tgz -C "$HOME" && echo "[rough] warp cache unpacked from .warpcache"
+fi
 echo "[rough] phase $phase: $(left) s left; warp cache $(du -sh "$WARP_CACHE_PATH" 2>/dev/null | cut -f1)"
 if [ "$phase" = first ]; then
   stand=""
