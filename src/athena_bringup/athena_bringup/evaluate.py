@@ -1,9 +1,11 @@
 """The walking gate in MuJoCo through the real ROS nodes, JSON via walking_gate.
 
 ``python -m athena_bringup.evaluate [--episodes 50] [--episode-s 20] [--model X.onnx]
-[--out benchmarks/results/mujoco_gate.json]``. Each episode starts fresh sim + policy node +
-command processes with a sampled command, friction and mass scale, and pushes every ~5 s.
-Episodes run in real time: 50 × 20 s ≈ 20 min.
+[--world flat] [--out benchmarks/results/mujoco_gate.json]``. Each episode starts fresh sim +
+policy node + command processes with a sampled command, friction and mass scale, and pushes
+every ~5 s. On a terrain world (``--world``, athena_sim.worlds) the commands are straight ahead
+(``walking_gate.TERRAIN_COMMAND_RANGES``) and a fall is measured from the ground under the
+base. Episodes run in real time: 50 × 20 s ≈ 20 min.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from athena_sim.worlds import WORLDS
 
 from athena_bringup.nodes import sim_nodes
 from athena_bringup.session import run_nodes
@@ -21,9 +24,9 @@ from athena_bringup.sim_demo import WARMUP_S, resolve_model, score
 from athena_description import walking_gate as wg
 
 
-def sample_episode(rng: np.random.Generator) -> dict:
-    """One episode's command and randomization, from the gate's ranges."""
-    r = wg.COMMAND_RANGES
+def sample_episode(rng: np.random.Generator, ranges: dict | None = None) -> dict:
+    """One episode's command and randomization, from the gate's ranges (or ``ranges``)."""
+    r = ranges or wg.COMMAND_RANGES
     return {"cmd": tuple(float(rng.uniform(*r[k])) for k in ("lin_vel_x", "lin_vel_y",
                                                                "ang_vel_z")),
             "friction_scale": float(rng.uniform(*wg.FRICTION_RANGE)),
@@ -52,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--episodes", type=int, default=wg.EPISODES)
     ap.add_argument("--episode-s", type=float, default=wg.EPISODE_S)
     ap.add_argument("--model", default=None)
+    ap.add_argument("--world", default="flat", choices=WORLDS,
+                    help="terrain ahead of the robot (athena_sim.worlds)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", default="benchmarks/results/mujoco_gate.json")
     ap.add_argument("--node-param", action="append", default=[], metavar="NAME=VALUE",
@@ -62,14 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(a.seed)
     episodes = []
     for i in range(a.episodes):
-        ep = sample_episode(rng)
+        ep = sample_episode(rng, None if a.world == "flat" else wg.TERRAIN_COMMAND_RANGES)
         sim = {"friction_scale": ep["friction_scale"], "mass_scale": ep["mass_scale"],
                "push_period_s": wg.PUSH_PERIOD_S, "push_speed": wg.PUSH_SPEED,
-               "seed": ep["seed"]}
+               "seed": ep["seed"], "world": a.world}
         t0 = time.monotonic()
         obs = run_nodes(sim_nodes(model, sim, ep["cmd"], node_params),
                         a.episode_s + WARMUP_S)
-        m = score(obs, ep["cmd"])
+        m = score(obs, ep["cmd"], world=a.world)
         m.update(ep, episode=i, wall_s=round(time.monotonic() - t0, 1),
                  timing=timing_evidence(obs))
         episodes.append(m)
@@ -78,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                                             "timing")}),
               flush=True)
     result = wg.summarize_episodes(episodes)
-    result.update(policy=model, simulator="mujoco-ros", episode_s=a.episode_s,
+    result.update(policy=model, simulator="mujoco-ros", world=a.world, episode_s=a.episode_s,
                   node_params=node_params,
                   created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   per_episode=episodes)

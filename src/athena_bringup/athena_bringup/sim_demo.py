@@ -1,7 +1,8 @@
 """The main job (``make sim``): sim + policy node + command headless for a while, then a summary.
 
 ``python -m athena_bringup.sim_demo [--duration 20] [--vx 0.5 --vy 0 --yaw 0] [--model X.onnx]
-[--record out.gif]``. Same nodes and parameter files as ``sim.launch.py`` (athena_bringup.nodes).
+[--world stairs_up] [--record out.gif]``. Same nodes and parameter files as ``sim.launch.py``
+(athena_bringup.nodes).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from athena_sim.worlds import WORLDS, build
 
 from athena_bringup.nodes import configured_model_path, sim_nodes
 from athena_bringup.session import arrays, run_nodes
@@ -21,6 +23,14 @@ from athena_description import walking_gate
 
 FALL_HEIGHT_M = 0.45     # pelvis below this (nominal 0.75 m) = fallen
 WARMUP_S = 3.0           # policy node STAND (2 s) + settling: not scored
+
+
+def base_height(pose: np.ndarray, world: str = "flat") -> np.ndarray:
+    """The base's height above the ground under it, per odometry sample (pose: x, y, z, ...)."""
+    if world == "flat":
+        return pose[:, 2]
+    ground = build(world)[1].height
+    return pose[:, 2] - np.array([ground(float(x), float(y)) for x, y in pose[:, :2]])
 
 
 def resolve_model(requested: str | None, log=print) -> str:  # noqa: ANN001
@@ -40,12 +50,16 @@ def resolve_model(requested: str | None, log=print) -> str:  # noqa: ANN001
     return str(out)
 
 
-def score(obs, cmd: tuple[float, float, float], warmup_s: float = WARMUP_S) -> dict:  # noqa: ANN001
-    """walking_gate episode metrics of one observed run (after the warm-up)."""
+def score(obs, cmd: tuple[float, float, float], warmup_s: float = WARMUP_S,  # noqa: ANN001
+          world: str = "flat") -> dict:
+    """walking_gate episode metrics of one observed run (after the warm-up).
+
+    Fallen = the base less than FALL_HEIGHT_M above the ground under it (``world``'s).
+    """
     t, pose, twist = arrays(obs)
     if len(t) < 2:
         raise RuntimeError("no odometry received from the sim node")
-    below = np.nonzero(pose[:, 2] < FALL_HEIGHT_M)[0]
+    below = np.nonzero(base_height(pose, world) < FALL_HEIGHT_M)[0]
     fell = len(below) > 0
     end = below[0] if fell else len(t)
     keep = np.arange(len(t)) < end
@@ -67,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vy", type=float, default=None)
     ap.add_argument("--yaw", type=float, default=None)
     ap.add_argument("--model", default=None)
+    ap.add_argument("--world", default="flat", help="athena_sim.worlds: " + ", ".join(WORLDS))
     ap.add_argument("--record", default="log/sim_demo/sim_demo.gif", help="'' = no recording")
     ap.add_argument("--json", default="log/sim_demo/summary.json")
     a = ap.parse_args(argv)
@@ -79,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
            a.vy if a.vy is not None else defaults["lin_vel_y"],
            a.yaw if a.yaw is not None else defaults["ang_vel_z"])
     model = resolve_model(a.model)
-    overrides = {}
+    overrides = {"world": a.world}
     if a.record:
         Path(a.record).parent.mkdir(parents=True, exist_ok=True)
         overrides["record_path"] = str(Path(a.record).resolve())
@@ -87,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     t0 = time.monotonic()
     obs = run_nodes(sim_nodes(model, overrides, cmd), a.duration)
-    m = score(obs, cmd)
+    m = score(obs, cmd, world=a.world)
     sim_d = obs.diagnostics.get("athena_sim", {})
     pol_d = next((v for k, v in obs.diagnostics.items() if k != "athena_sim"), {})
     summary = {
-        "policy": model, "command": dict(zip(("vx", "vy", "yaw_rate"), cmd)),
+        "policy": model, "world": a.world, "command": dict(zip(("vx", "vy", "yaw_rate"), cmd)),
         "duration_s": a.duration, "wall_s": round(time.monotonic() - t0, 1),
         "fell": m["fell"], "fall_time_s": m["fall_time_s"],
         "distance_m": m.get("distance"), "displacement_m": m.get("displacement"),
@@ -105,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(a.json).write_text(json.dumps(summary, indent=2))
     print("\n=== athena sim-to-sim summary ===")
     print(f"policy            {model}")
+    print(f"world             {a.world}")
     print(f"command           vx={cmd[0]:.2f} vy={cmd[1]:.2f} yaw={cmd[2]:.2f}")
     fell_at = f" at t={m['fall_time_s']:.1f} s" if m["fell"] else ""
     print(f"fell              {m['fell']}{fell_at}")

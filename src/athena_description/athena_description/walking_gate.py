@@ -35,6 +35,10 @@ import numpy as np
 EPISODES = 50
 EPISODE_S = 20.0
 COMMAND_RANGES = {"lin_vel_x": (0.0, 1.0), "lin_vel_y": (-0.3, 0.3), "ang_vel_z": (-0.8, 0.8)}
+# On the MuJoCo sim's terrain worlds (a 4 m wide strip ahead of the robot, athena_sim.worlds):
+# straight ahead at a walking pace, so that every episode crosses the terrain.
+TERRAIN_COMMAND_RANGES = {"lin_vel_x": (0.3, 1.0), "lin_vel_y": (0.0, 0.0),
+                          "ang_vel_z": (0.0, 0.0)}
 FRICTION_RANGE = (0.5, 1.5)
 MASS_SCALE = 0.10
 PUSH_SPEED = 0.5

@@ -21,7 +21,6 @@ import time
 import mujoco
 import numpy as np
 import rclpy
-from athena_description.paths import mjcf_scene_path
 from athena_description.robot_contract import load_robot_contract
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from nav_msgs.msg import Odometry
@@ -33,12 +32,13 @@ from sensor_msgs.msg import Imu, JointState
 from std_srvs.srv import Trigger
 
 from athena_msgs.msg import JointCommand
+from athena_sim import worlds
 
 
 def load_model(friction_scale: float = 1.0, mass_scale: float = 1.0,
-               dt: float = 0.002) -> tuple[mujoco.MjModel, mujoco.MjData]:
-    """Load the scene, apply randomization, and reset to the ``stand`` keyframe."""
-    model = mujoco.MjModel.from_xml_path(str(mjcf_scene_path()))
+               dt: float = 0.002, world: str = "flat") -> tuple[mujoco.MjModel, mujoco.MjData]:
+    """Load the scene with ``world`` (worlds.WORLDS), apply randomization, reset to ``stand``."""
+    model, _ = worlds.build(world)
     model.opt.timestep = dt
     model.geom_friction[:, 0] *= friction_scale
     model.body_mass[1:] *= mass_scale
@@ -49,12 +49,16 @@ def load_model(friction_scale: float = 1.0, mass_scale: float = 1.0,
 
 
 def reset_to_stand(model: mujoco.MjModel, data: mujoco.MjData) -> None:
-    """Reset to the standing keyframe (or the model default if it has none)."""
+    """Reset to the standing keyframe (or the model default), on the ground of the start.
+
+    The worlds that begin on a landing (stairs_down, slope_down) lift the robot onto it.
+    """
     key = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, "stand")
     if key >= 0:
         mujoco.mj_resetDataKeyframe(model, data, key)
     else:
         mujoco.mj_resetData(model, data)
+    data.qpos[2] += worlds.start_z(model)
     mujoco.mj_forward(model, data)
 
 
@@ -138,6 +142,7 @@ class SimNode(Node):
             raise ValueError(f"odom_every_ticks must be >= 1, got {self.odom_every}")
         friction = float(p("friction_scale", 1.0).value)
         mass = float(p("mass_scale", 1.0).value)
+        self.world = str(p("world", "flat").value)   # worlds.WORLDS
         self.rng = np.random.default_rng(int(p("seed", 0).value))
         self.record_path = str(p("record_path", "").value)   # .gif/.mp4; "" = no recording
         self.record_fps = float(p("record_fps", 20.0).value)
@@ -150,7 +155,7 @@ class SimNode(Node):
         self._frames_qpos: list[np.ndarray] = []
 
         self.robot = load_robot_contract()
-        self.model, self.data = load_model(friction, mass, 1.0 / self.rate_hz)
+        self.model, self.data = load_model(friction, mass, 1.0 / self.rate_hz, self.world)
         m = self.model
         names = self.robot.joint_names
         self.qadr, self.vadr, self.act = contract_indices(m, names)
@@ -207,8 +212,9 @@ class SimNode(Node):
         self._running = True
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
-        self.get_logger().info(f"MuJoCo sim at {self.rate_hz:.0f} Hz, friction x{friction}, "
-                               f"mass x{mass}, pushes every {self.push_period} s")
+        self.get_logger().info(f"MuJoCo sim at {self.rate_hz:.0f} Hz, world {self.world}, "
+                               f"friction x{friction}, mass x{mass}, pushes every "
+                               f"{self.push_period} s")
 
     # --- callbacks -------------------------------------------------------------------
     def _on_command(self, msg: JointCommand) -> None:

@@ -1,0 +1,23 @@
+"""Scoring on the sim's terrain worlds: a fall is measured from the ground under the base."""
+
+import numpy as np
+from athena_bringup.evaluate import sample_episode
+from athena_bringup.sim_demo import FALL_HEIGHT_M, base_height
+
+from athena_description import walking_gate as wg
+
+
+def test_base_height_is_measured_from_the_ground_under_the_base() -> None:
+    # on stairs_up's landing (60 cm) a base at 1.35 m stands 0.75 m high; at 1.0 m it is down
+    pose = np.array([[0.0, 0.0, 0.75], [6.0, 0.0, 1.35], [6.0, 0.0, 1.0]])
+    h = base_height(pose, "stairs_up")
+    assert np.allclose(h, [0.75, 0.75, 0.40])
+    assert (h < FALL_HEIGHT_M).tolist() == [False, False, True]
+    assert np.array_equal(base_height(pose, "flat"), pose[:, 2])
+
+
+def test_terrain_episodes_walk_straight_ahead() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        vx, vy, yaw = sample_episode(rng, wg.TERRAIN_COMMAND_RANGES)["cmd"]
+        assert 0.3 <= vx <= 1.0 and vy == 0.0 and yaw == 0.0
