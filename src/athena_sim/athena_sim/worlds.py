@@ -135,11 +135,10 @@ def _slope(up: bool) -> Callable[[mujoco.MjSpec, WorldParams], Callable[[float, 
     def make(spec: mujoco.MjSpec, p: WorldParams) -> Callable[[float, float], float]:
         theta = math.atan(p.slope)
         rise = p.ramp_m * p.slope
+        x_lo, x_hi = START_X, START_X + p.ramp_m              # the ramp, rising or falling
         if up:
-            x_lo, x_hi = START_X, START_X + p.ramp_m          # rising from x_lo
             _box(spec, x_hi, x_hi + TOP_M, rise)
         else:
-            x_lo, x_hi = START_X, START_X + p.ramp_m          # falling from x_lo
             _box(spec, START_X - LANDING_M, START_X, rise)
         # the ramp: a thin box whose top face runs from (x_lo, z_lo) to (x_hi, z_hi)
         sign = 1.0 if up else -1.0
