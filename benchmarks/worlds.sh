@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Policies on the MuJoCo sim's terrain worlds, through the ROS nodes (athena_bringup.evaluate
-# --world: straight-ahead commands, the walking gate's pushes, friction and masses).
-#   bash benchmarks/worlds.sh [EPISODES] [POLICY.onnx ...]
-# One JSON per policy and world: benchmarks/results/worlds/<policy dir>_<world>.json.
+# --world: straight-ahead commands; the walking gate's pushes, friction and masses, or with
+# PROTOCOL=robustness the robustness gate's: 1.0 m/s pushes, friction 0.3-1.5, payload, weaker
+# motors, athena_description.walking_gate).
+#   [PROTOCOL=robustness] bash benchmarks/worlds.sh [EPISODES] [POLICY.onnx ...]
+# One JSON per policy and world: benchmarks/results/worlds/<policy dir>_<world>.json
+# (robustness: benchmarks/results/robustness/<policy dir>_<world>.json).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 episodes="${1:-4}"; shift || true
@@ -10,12 +13,14 @@ policies=("$@")
 [ ${#policies[@]} -gt 0 ] || policies=(src/athena_train/policies/flat2/policy.onnx)
 set +u; source .venv/bin/activate; source install/setup.bash; set -u
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-44}"
-mkdir -p benchmarks/results/worlds
+protocol="${PROTOCOL:-walking}"
+out_dir=benchmarks/results/worlds; [ "$protocol" = walking ] || out_dir="benchmarks/results/$protocol"
+mkdir -p "$out_dir"
 for policy in "${policies[@]}"; do
   tag="$(basename "$(dirname "$policy")")"
   for world in stairs_up stairs_down slope_up slope_down rough boxes; do
     python -m athena_bringup.evaluate --world "$world" --episodes "$episodes" --model "$policy" \
-      --out "benchmarks/results/worlds/${tag}_${world}.json" | grep -E '^\{"episode"' | cut -c1-120 \
+      --protocol "$protocol" --out "$out_dir/${tag}_${world}.json" | grep -E '^\{"episode"' | cut -c1-120 \
       || true   # evaluate exits 3 when the gate fails: a result, not an error
   done
 done

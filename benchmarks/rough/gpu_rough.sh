@@ -14,7 +14,8 @@
 # passed in both phases, train applies it only while the run has no checkpoint of its own);
 # INIT_STD, CRITIC_WARMUP: its --init_std and --critic_warmup. STAND=0: no standing check.
 # EVAL_EXTRA="P ...": more policies for the second phase's evaluation (.pt or .onnx, e.g.
-# flat2's ONNX as a baseline); EVAL_PER_TILE: episodes per tile (default 5: 50 per family).
+# flat2's ONNX as a baseline); EVAL_PER_TILE: episodes per tile (default 5: 50 per family);
+# EVAL_PROTOCOL: walking (default) or robustness (athena_description.walking_gate).
 # What comes back ($OUT, at most 8 files): meta_PHASE.tar (logs, nvidia-smi, JSON, run tar
 # with params and TensorBoard events), model_RUN_<it>.pt (every 250 its + newest, new ones
 # only), policy_RUN.onnx, warpcache.tgz.
@@ -69,7 +70,7 @@ else
     # shellcheck disable=SC2086
     timeout $(( $(left) - 40 )) python -m athena_train.terrain_eval policy \
       "$run_dir/model_$prev.pt" "$run_dir/model_$last.pt" ${EVAL_EXTRA:-} \
-      --per_tile "${EVAL_PER_TILE:-5}" --device cuda:0 \
+      --per_tile "${EVAL_PER_TILE:-5}" --protocol "${EVAL_PROTOCOL:-walking}" --device cuda:0 \
       --out "$OUT/eval_families.json" > "$OUT/eval_families.log" 2>&1
     echo "[rough] eval rc=$?"; grep -h '^{"checkpoint"' "$OUT/eval_families.log" | cut -c1-400
   fi

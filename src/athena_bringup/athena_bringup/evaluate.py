@@ -1,11 +1,15 @@
-"""The walking gate in MuJoCo through the real ROS nodes, JSON via walking_gate.
+"""A gate in MuJoCo through the real ROS nodes, JSON via walking_gate.
 
 ``python -m athena_bringup.evaluate [--episodes 50] [--episode-s 20] [--model X.onnx]
-[--world flat] [--out benchmarks/results/mujoco_gate.json]``. Each episode starts fresh sim +
-policy node + command processes with a sampled command, friction and mass scale, and pushes
-every ~5 s. On a terrain world (``--world``, athena_sim.worlds) the commands are straight ahead
-(``walking_gate.TERRAIN_COMMAND_RANGES``) and a fall is measured from the ground under the
-base. Episodes run in real time: 50 × 20 s ≈ 20 min.
+[--world flat] [--protocol walking] [--out benchmarks/results/mujoco_gate.json]``. Each episode
+starts fresh sim + policy node + command processes with a sampled command, friction and mass
+scale (and, by the protocol, payload and motor strength), and pushes every few seconds.
+``--protocol`` (walking_gate.PROTOCOLS): ``walking``, the flat gate's conditions; ``robustness``,
+the robustness gate's (1.0 m/s pushes, friction 0.3-1.5, a 0-3 kg payload, motors at 80-100 %,
+straight-ahead commands, the terrain threshold). On a terrain world (``--world``,
+athena_sim.worlds) the commands are straight ahead (``walking_gate.TERRAIN_COMMAND_RANGES``)
+under either protocol, and a fall is measured from the ground under the base. Episodes run in
+real time: 50 × 20 s ≈ 20 min.
 """
 
 from __future__ import annotations
@@ -24,14 +28,25 @@ from athena_bringup.sim_demo import WARMUP_S, resolve_model, score
 from athena_description import walking_gate as wg
 
 
-def sample_episode(rng: np.random.Generator, ranges: dict | None = None) -> dict:
-    """One episode's command and randomization, from the gate's ranges (or ``ranges``)."""
-    r = ranges or wg.COMMAND_RANGES
-    return {"cmd": tuple(float(rng.uniform(*r[k])) for k in ("lin_vel_x", "lin_vel_y",
-                                                               "ang_vel_z")),
-            "friction_scale": float(rng.uniform(*wg.FRICTION_RANGE)),
-            "mass_scale": float(rng.uniform(1 - wg.MASS_SCALE, 1 + wg.MASS_SCALE)),
-            "seed": int(rng.integers(1 << 30))}
+def sample_episode(rng: np.random.Generator, ranges: dict | None = None,
+                   protocol: wg.Protocol = wg.WALKING) -> dict:
+    """One episode's command and randomization, from ``protocol`` (commands: or ``ranges``).
+
+    The walking protocol draws exactly what it drew before the protocols existed (same seed,
+    same episodes); payload and motor strength are drawn only where the protocol varies them.
+    """
+    p = protocol
+    r = ranges or p.command_ranges
+    ep = {"cmd": tuple(float(rng.uniform(*r[k])) for k in ("lin_vel_x", "lin_vel_y",
+                                                             "ang_vel_z")),
+          "friction_scale": float(rng.uniform(*p.friction_range)),
+          "mass_scale": float(rng.uniform(1 - p.mass_scale, 1 + p.mass_scale)),
+          "seed": int(rng.integers(1 << 30))}
+    if p.payload_kg != (0.0, 0.0):
+        ep["payload_kg"] = float(rng.uniform(*p.payload_kg))
+    if p.motor_strength != (1.0, 1.0):
+        ep["motor_strength"] = float(rng.uniform(*p.motor_strength))
+    return ep
 
 
 TIMING_KEYS = {"athena_sim": ("real_time_factor", "max_late_ms"),
@@ -57,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None)
     ap.add_argument("--world", default="flat", choices=WORLDS,
                     help="terrain ahead of the robot (athena_sim.worlds)")
+    ap.add_argument("--protocol", default="walking", choices=tuple(wg.PROTOCOLS),
+                    help="the gate's conditions and thresholds (athena_description.walking_gate)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", default="benchmarks/results/mujoco_gate.json")
     ap.add_argument("--node-param", action="append", default=[], metavar="NAME=VALUE",
@@ -64,12 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     node_params = dict(kv.split("=", 1) for kv in a.node_param)
     model = resolve_model(a.model)
+    proto = wg.PROTOCOLS[a.protocol]
     rng = np.random.default_rng(a.seed)
     episodes = []
     for i in range(a.episodes):
-        ep = sample_episode(rng, None if a.world == "flat" else wg.TERRAIN_COMMAND_RANGES)
+        ep = sample_episode(rng, None if a.world == "flat" else wg.TERRAIN_COMMAND_RANGES,
+                            proto)
         sim = {"friction_scale": ep["friction_scale"], "mass_scale": ep["mass_scale"],
-               "push_period_s": wg.PUSH_PERIOD_S, "push_speed": wg.PUSH_SPEED,
+               "push_period_s": proto.push_period_s, "push_speed": proto.push_speed,
+               "payload_kg": ep.get("payload_kg", 0.0),
+               "motor_strength": ep.get("motor_strength", 1.0),
                "seed": ep["seed"], "world": a.world}
         t0 = time.monotonic()
         obs = run_nodes(sim_nodes(model, sim, ep["cmd"], node_params),
@@ -82,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                                             "yaw_rate_error", "duration_s", "wall_s",
                                             "timing")}),
               flush=True)
-    result = wg.summarize_episodes(episodes)
+    result = wg.summarize_episodes(episodes, proto)
     result.update(policy=model, simulator="mujoco-ros", world=a.world, episode_s=a.episode_s,
                   node_params=node_params,
                   created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

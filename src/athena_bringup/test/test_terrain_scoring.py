@@ -21,3 +21,19 @@ def test_terrain_episodes_walk_straight_ahead() -> None:
     for _ in range(20):
         vx, vy, yaw = sample_episode(rng, wg.TERRAIN_COMMAND_RANGES)["cmd"]
         assert 0.3 <= vx <= 1.0 and vy == 0.0 and yaw == 0.0
+
+
+def test_robustness_episodes_draw_payload_and_weaker_motors() -> None:
+    """The robustness protocol's ranges; the walking protocol draws what it always drew."""
+    rng = np.random.default_rng(1)
+    p = wg.ROBUSTNESS
+    for _ in range(50):
+        ep = sample_episode(rng, None, p)
+        assert p.friction_range[0] <= ep["friction_scale"] <= p.friction_range[1]
+        assert p.payload_kg[0] <= ep["payload_kg"] <= p.payload_kg[1]
+        assert p.motor_strength[0] <= ep["motor_strength"] <= p.motor_strength[1]
+        assert ep["cmd"][1:] == (0.0, 0.0)
+    walking = sample_episode(np.random.default_rng(7))
+    assert set(walking) == {"cmd", "friction_scale", "mass_scale", "seed"}
+    # the first walking-gate episode of seed 7, as committed gate runs drew it
+    assert walking["cmd"][0] == np.random.default_rng(7).uniform(*wg.COMMAND_RANGES["lin_vel_x"])

@@ -24,11 +24,19 @@ Definitions (per episode, over the time the robot was alive, i.e. before a fall)
 Gate verdict over episodes: ``no_fall_fraction`` ≥ ``MIN_NO_FALL_FRACTION`` and the mean over
 episodes of ``lin_vel_error`` ≤ ``MAX_LIN_VEL_ERROR`` and of ``yaw_rate_error`` ≤
 ``MAX_YAW_RATE_ERROR``.
+
+Two protocols (:class:`Protocol`), one for each gate, read by both simulators' evaluations:
+:data:`WALKING` (the above, flat ground) and :data:`ROBUSTNESS` (issue 17: per terrain family,
+straight-ahead commands, 1.0 m/s pushes every ~4 s, friction 0.3-1.5, masses ±10 %, a 0-3 kg
+payload on the torso, motors at 80-100 % strength; pass per family = ≥ 95 % without a fall and
+a mean ``lin_vel_error`` ≤ 0.25 m/s; the robustness gate passes when every family does and
+the flat walking gate passes too, :func:`robustness_verdict`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,6 +56,42 @@ SETTLE_S = 1.0
 MIN_NO_FALL_FRACTION = 0.95
 MAX_LIN_VEL_ERROR = 0.15
 MAX_YAW_RATE_ERROR = 0.2
+
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One gate's episode conditions and pass thresholds (both simulators read these)."""
+
+    name: str
+    command_ranges: Mapping[str, tuple[float, float]]
+    friction_range: tuple[float, float]
+    mass_scale: float                    # link masses x (1 +- mass_scale)
+    push_speed: float                    # m/s, horizontal kick of the base
+    push_period_s: float                 # ~ every this many seconds
+    payload_kg: tuple[float, float] = (0.0, 0.0)       # added to the torso
+    motor_strength: tuple[float, float] = (1.0, 1.0)   # kp, kd and effort limit x this
+    min_no_fall_fraction: float = MIN_NO_FALL_FRACTION
+    max_lin_vel_error: float = MAX_LIN_VEL_ERROR
+    max_yaw_rate_error: float | None = MAX_YAW_RATE_ERROR   # None: reported, not judged
+    families: tuple[str, ...] = field(default=("flat",))
+
+
+WALKING = Protocol("walking", COMMAND_RANGES, FRICTION_RANGE, MASS_SCALE, PUSH_SPEED,
+                   PUSH_PERIOD_S)
+# Terrain families: the MuJoCo sim's worlds (athena_sim.worlds) and, for each, the Isaac Lab
+# generator's family of the same ground (athena_train.tasks.terrains, tiles of levels 0-9).
+ROBUSTNESS_FAMILIES = {"stairs_up": "pyramid_stairs_inv", "stairs_down": "pyramid_stairs",
+                       "slope_up": "hf_pyramid_slope_inv", "slope_down": "hf_pyramid_slope",
+                       "rough": "random_rough", "boxes": "boxes"}
+# Straight-ahead commands (a terrain strip or a pyramid is crossed, not circled); yaw error is
+# reported but not judged (the command holds no turn). Weaker motors only: stronger ones are
+# not the hard case. Pushes at the training's strength, a little more often than its 3-6 s.
+ROBUSTNESS = Protocol("robustness", TERRAIN_COMMAND_RANGES, (0.3, 1.5), MASS_SCALE,
+                      push_speed=1.0, push_period_s=4.0, payload_kg=(0.0, 3.0),
+                      motor_strength=(0.8, 1.0), max_lin_vel_error=0.25,
+                      max_yaw_rate_error=None, families=tuple(ROBUSTNESS_FAMILIES))
+PROTOCOLS = {p.name: p for p in (WALKING, ROBUSTNESS)}
 
 DEFINITIONS = (
     "lin_vel_error = mean over alive samples of |v_xy,cmd - v_xy,body| (m/s); "
@@ -107,8 +151,9 @@ def episode_metrics(t: np.ndarray, cmd: np.ndarray, vel: np.ndarray, fell: bool,
     return out
 
 
-def summarize_episodes(per_episode: Mapping[str, Sequence] | Sequence[Mapping]) -> dict:
-    """Gate metrics and verdict over episodes.
+def summarize_episodes(per_episode: Mapping[str, Sequence] | Sequence[Mapping],
+                       protocol: Protocol = WALKING) -> dict:
+    """Gate metrics and verdict over episodes, by ``protocol``'s thresholds.
 
     Accepts either a dict of per-episode arrays (``fell``, ``lin_vel_error``,
     ``yaw_rate_error``, optional ``duration_s``, ``distance``) as the Isaac Lab evaluation
@@ -133,14 +178,37 @@ def summarize_episodes(per_episode: Mapping[str, Sequence] | Sequence[Mapping]) 
         if key in per_episode:
             out[f"mean_{key}" if not key.startswith("mean_") else key] = float(
                 np.nanmean(np.asarray(per_episode[key], dtype=float)))
+    p = protocol
     out["checks"] = {
-        "no_fall_fraction": out["no_fall_fraction"] >= MIN_NO_FALL_FRACTION,
-        "lin_vel_error": mean_lin <= MAX_LIN_VEL_ERROR,
-        "yaw_rate_error": mean_yaw <= MAX_YAW_RATE_ERROR,
+        "no_fall_fraction": out["no_fall_fraction"] >= p.min_no_fall_fraction,
+        "lin_vel_error": mean_lin <= p.max_lin_vel_error,
     }
+    if p.max_yaw_rate_error is not None:
+        out["checks"]["yaw_rate_error"] = mean_yaw <= p.max_yaw_rate_error
     out["passed"] = bool(all(out["checks"].values()))
-    out["thresholds"] = {"min_no_fall_fraction": MIN_NO_FALL_FRACTION,
-                         "max_lin_vel_error": MAX_LIN_VEL_ERROR,
-                         "max_yaw_rate_error": MAX_YAW_RATE_ERROR}
+    out["protocol"] = p.name
+    out["thresholds"] = {"min_no_fall_fraction": p.min_no_fall_fraction,
+                         "max_lin_vel_error": p.max_lin_vel_error,
+                         "max_yaw_rate_error": p.max_yaw_rate_error}
     out["definitions"] = DEFINITIONS
     return out
+
+
+def robustness_verdict(families: Mapping[str, Mapping], flat_gate: Mapping | None) -> dict:
+    """The robustness gate's verdict over per-family summaries and the flat gate's.
+
+    Per family: :func:`summarize_episodes` with :data:`ROBUSTNESS`; ``flat_gate``: the flat
+    walking gate's summary (None: not run = not passed).
+
+    ``families`` may be keyed by the MuJoCo worlds' names or Isaac Lab's family names
+    (:data:`ROBUSTNESS_FAMILIES`); a family of the protocol that is missing fails the gate.
+    """
+    isaac = {v: k for k, v in ROBUSTNESS_FAMILIES.items()}
+    by_world = {isaac.get(k, k): v for k, v in families.items()}
+    per = {w: bool(by_world[w]["passed"]) if w in by_world else False
+           for w in ROBUSTNESS.families}
+    flat_ok = bool(flat_gate and flat_gate.get("passed"))
+    return {"families_passed": per, "missing": [w for w in ROBUSTNESS.families
+                                                if w not in by_world],
+            "flat_walking_gate_passed": flat_ok,
+            "passed": all(per.values()) and flat_ok}

@@ -43,3 +43,32 @@ def test_array_form_matches_training_evaluation() -> None:
                                "yaw_rate_error": np.array([0.1, 0.1])})
     assert s["fall_rate"] == 0.5 and s["mean_lin_vel_error"] == pytest.approx(0.2)
     assert not s["passed"]
+
+
+def test_robustness_protocol_judges_terrain_errors_and_not_yaw() -> None:
+    """0.2 m/s fails the flat gate and passes on terrain (≤ 0.25); yaw is reported only."""
+    eps = [_episode(0.2, 0.6) for _ in range(20)]
+    walking = wg.summarize_episodes(eps)
+    robust = wg.summarize_episodes(eps, wg.ROBUSTNESS)
+    assert not walking["passed"] and walking["protocol"] == "walking"
+    assert robust["passed"] and robust["protocol"] == "robustness"
+    assert "yaw_rate_error" not in robust["checks"]
+    assert robust["mean_yaw_rate_error"] == pytest.approx(0.6)
+    assert not wg.summarize_episodes([_episode(0.3, 0.0)] * 20, wg.ROBUSTNESS)["passed"]
+
+
+def test_robustness_verdict_needs_every_family_and_the_flat_gate() -> None:
+    ok = wg.summarize_episodes([_episode(0.1, 0.1)] * 20, wg.ROBUSTNESS)
+    bad = wg.summarize_episodes([_episode(0.1, 0.1, fell=True)] * 20, wg.ROBUSTNESS)
+    flat = wg.summarize_episodes([_episode(0.1, 0.1)] * 20)
+    by_world = {w: ok for w in wg.ROBUSTNESS.families}
+    assert wg.robustness_verdict(by_world, flat)["passed"]
+    assert not wg.robustness_verdict(by_world, None)["passed"]       # flat gate not run
+    # Isaac Lab's family names map onto the worlds
+    by_isaac = {wg.ROBUSTNESS_FAMILIES[w]: ok for w in wg.ROBUSTNESS.families}
+    assert wg.robustness_verdict(by_isaac, flat)["passed"]
+    v = wg.robustness_verdict({**by_world, "stairs_up": bad}, flat)
+    assert not v["passed"] and not v["families_passed"]["stairs_up"]
+    del by_world["boxes"]
+    v = wg.robustness_verdict(by_world, flat)
+    assert not v["passed"] and v["missing"] == ["boxes"]

@@ -34,15 +34,27 @@ from std_srvs.srv import Trigger
 from athena_msgs.msg import JointCommand
 from athena_sim import worlds
 
+PAYLOAD_BODY = "torso_link"   # where a payload sits (as in the training's payload event)
+
 
 def load_model(friction_scale: float = 1.0, mass_scale: float = 1.0,
-               dt: float = 0.002, world: str = "flat") -> tuple[mujoco.MjModel, mujoco.MjData]:
-    """Load the scene with ``world`` (worlds.WORLDS), apply randomization, reset to ``stand``."""
+               dt: float = 0.002, world: str = "flat",
+               payload_kg: float = 0.0) -> tuple[mujoco.MjModel, mujoco.MjData]:
+    """Load the scene with ``world`` (worlds.WORLDS), apply randomization, reset to ``stand``.
+
+    ``payload_kg`` is added to the torso after the mass scaling (its inertia unchanged: a
+    load at the body's centre of mass), as the training's payload event adds it.
+    """
+    if payload_kg < 0:
+        raise ValueError(f"payload_kg must be >= 0, got {payload_kg}")
     model, _ = worlds.build(world)
     model.opt.timestep = dt
     model.geom_friction[:, 0] *= friction_scale
     model.body_mass[1:] *= mass_scale
     model.body_inertia[1:] *= mass_scale
+    if payload_kg:
+        model.body_mass[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, PAYLOAD_BODY)] += \
+            payload_kg
     data = mujoco.MjData(model)
     reset_to_stand(model, data)
     return model, data
@@ -103,17 +115,28 @@ class MotorCommands:
     implicitly in the velocity (implicitfast: stable for any kd at a 2 ms step, as the
     drivers' kHz loops are). The rest of the law, ``kd dq* + tau_ff``, is a joint force.
     The actuator clips its part to the effort limit; the sum is clipped again here.
+
+    ``strength`` < 1 makes weaker motors (the robustness gate's): the commanded kp and kd
+    and the effort limit are all scaled by it, as the training's motor-strength event does.
     """
 
     def __init__(self, model: mujoco.MjModel, act: np.ndarray, vadr: np.ndarray,
-                 effort: np.ndarray) -> None:
-        self.model, self.act, self.vadr, self.effort = model, act, vadr, effort
+                 effort: np.ndarray, strength: float = 1.0) -> None:
+        if not 0 < strength <= 2:
+            raise ValueError(f"motor strength must be in (0, 2], got {strength}")
+        self.model, self.act, self.vadr = model, act, vadr
+        self.strength = strength
+        self.effort = np.asarray(effort, dtype=float) * strength
+        model.actuator_forcerange[act] *= strength              # the actuator's own clip
+        model.jnt_actfrcrange[model.actuator_trnid[act, 0]] *= strength   # the joint's
         self.lo, self.hi = model.actuator_ctrlrange[act].T
 
     def apply(self, data: mujoco.MjData, q: np.ndarray, dq: np.ndarray, kp: np.ndarray,
               kd: np.ndarray, tau: np.ndarray) -> None:
         """Set the law for the next physics steps (arrays in contract order)."""
         m, a = self.model, self.act
+        if self.strength != 1.0:
+            kp, kd = kp * self.strength, kd * self.strength
         m.actuator_gainprm[a, 0] = kp
         m.actuator_biasprm[a, 1] = -kp
         m.actuator_biasprm[a, 2] = -kd
@@ -142,6 +165,8 @@ class SimNode(Node):
             raise ValueError(f"odom_every_ticks must be >= 1, got {self.odom_every}")
         friction = float(p("friction_scale", 1.0).value)
         mass = float(p("mass_scale", 1.0).value)
+        payload = float(p("payload_kg", 0.0).value)          # on the torso
+        strength = float(p("motor_strength", 1.0).value)     # kp, kd, effort x this
         self.world = str(p("world", "flat").value)   # worlds.WORLDS
         self.rng = np.random.default_rng(int(p("seed", 0).value))
         self.record_path = str(p("record_path", "").value)   # .gif/.mp4; "" = no recording
@@ -155,12 +180,14 @@ class SimNode(Node):
         self._frames_qpos: list[np.ndarray] = []
 
         self.robot = load_robot_contract()
-        self.model, self.data = load_model(friction, mass, 1.0 / self.rate_hz, self.world)
+        self.model, self.data = load_model(friction, mass, 1.0 / self.rate_hz, self.world,
+                                           payload)
         m = self.model
         names = self.robot.joint_names
         self.qadr, self.vadr, self.act = contract_indices(m, names)
         self.index = {n: i for i, n in enumerate(names)}
-        self.motors = MotorCommands(m, self.act, self.vadr, self.robot.effort_limits)
+        self.motors = MotorCommands(m, self.act, self.vadr, self.robot.effort_limits,
+                                    strength)
         n = self.robot.num_joints
         # the latest command, in contract order: (q*, dq*, kp, kd, tau, receipt time)
         self._command: tuple | None = None
@@ -213,8 +240,8 @@ class SimNode(Node):
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
         self.get_logger().info(f"MuJoCo sim at {self.rate_hz:.0f} Hz, world {self.world}, "
-                               f"friction x{friction}, mass x{mass}, pushes every "
-                               f"{self.push_period} s")
+                               f"friction x{friction}, mass x{mass}, payload {payload} kg, "
+                               f"motors x{strength}, pushes every {self.push_period} s")
 
     # --- callbacks -------------------------------------------------------------------
     def _on_command(self, msg: JointCommand) -> None:

@@ -24,23 +24,26 @@ from athena_description import walking_gate as gate
 EPISODE_S = gate.EPISODE_S
 
 
-def gate_env_cfg(cfg: object, episodes: int) -> None:
-    """Turn a training env config into the gate's evaluation conditions."""
+def gate_env_cfg(cfg: object, episodes: int, protocol: gate.Protocol = gate.WALKING) -> None:
+    """Turn a training env config into a gate's evaluation conditions (``protocol``'s)."""
+    p = protocol
     cfg.scene.num_envs = episodes
     cfg.episode_length_s = EPISODE_S
     dr = cfg.randomization
-    dr.masses, dr.mass_range = True, (1.0 - gate.MASS_SCALE, 1.0 + gate.MASS_SCALE)
-    dr.friction, dr.friction_range = True, gate.FRICTION_RANGE
+    dr.masses, dr.mass_range = True, (1.0 - p.mass_scale, 1.0 + p.mass_scale)
+    dr.friction, dr.friction_range = True, p.friction_range
     dr.base_com = False
-    dr.motor_strength = False
-    dr.payload = False
-    dr.pushes, dr.push_velocity = True, gate.PUSH_SPEED
-    dr.push_interval_s = (gate.PUSH_PERIOD_S - 0.5, gate.PUSH_PERIOD_S + 0.5)
+    dr.motor_strength = p.motor_strength != (1.0, 1.0)
+    dr.motor_strength_range = p.motor_strength
+    dr.payload = p.payload_kg != (0.0, 0.0)
+    dr.payload_kg = p.payload_kg
+    dr.pushes, dr.push_velocity = True, p.push_speed
+    dr.push_interval_s = (p.push_period_s - 0.5, p.push_period_s + 0.5)
     dr.obs_noise = False
     dr.latency = False
     cfg.apply_randomization()
     cmd = cfg.commands.base_velocity
-    r, g = cmd.ranges, gate.COMMAND_RANGES
+    r, g = cmd.ranges, p.command_ranges
     r.lin_vel_x, r.lin_vel_y, r.ang_vel_z = g["lin_vel_x"], g["lin_vel_y"], g["ang_vel_z"]
     cmd.rel_standing_envs = 0.0
     cmd.resampling_time_range = (EPISODE_S + 1.0, EPISODE_S + 1.0)  # one command per episode
@@ -101,12 +104,12 @@ def rollout(env: object, checkpoint: Path) -> dict:
             "duration_s": (alive_steps * uenv.step_dt).cpu().numpy()}
 
 
-def summarize(per_episode: dict) -> dict:
-    """Gate metrics and verdict (athena_description.walking_gate).
+def summarize(per_episode: dict, protocol: gate.Protocol = gate.WALKING) -> dict:
+    """Gate metrics and verdict (athena_description.walking_gate, ``protocol``'s thresholds).
 
     Plus the errors sampled only at the end of each policy step, for comparison.
     """
-    out = gate.summarize_episodes(per_episode)
+    out = gate.summarize_episodes(per_episode, protocol)
     for k in ("lin_vel_error_end_of_step", "yaw_rate_error_end_of_step"):
         out[f"mean_{k}"] = float(per_episode[k].mean())
     return out

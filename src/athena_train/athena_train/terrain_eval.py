@@ -7,10 +7,14 @@ the task's randomization but no pushes; per family and level, the share of robot
 first episode ended on ``base_contact`` (pelvis, torso or a knee touched the terrain) within
 10, 25 and ``--steps`` steps, and how every first episode that ended did end.
 
-``python -m athena_train.terrain_eval policy CKPT [CKPT ...] [--per_tile 5] [--out eval.json]``:
-the walking gate's protocol (``athena_train.evaluate``: commands, pushes, friction, masses,
-20 s episodes) on every tile of the same grid; per family (and level) the gate's metrics,
-falls and velocity errors. Exit 0.
+``python -m athena_train.terrain_eval policy CKPT [CKPT ...] [--per_tile 5] [--protocol walking]
+[--out eval.json]``: a gate's protocol (``athena_description.walking_gate``: ``walking``, the
+flat gate's commands, pushes, friction and masses; ``robustness``, the robustness gate's:
+straight-ahead commands, 1.0 m/s pushes, friction 0.3-1.5, payload, weaker motors; 20 s
+episodes, ``athena_train.evaluate``) on every tile of the same grid; per family (and level)
+the gate's metrics and verdict, falls and velocity errors; with ``robustness`` also the
+gate's verdict over the families (``robustness_verdict``, the flat gate counted as not run).
+Exit 0.
 
 One env per episode, placed on its tile before the first reset; the terrain curriculum is
 off, so a robot that falls restarts on the same tile (only its first episode counts).
@@ -184,15 +188,17 @@ def stand_check(task: str = ROUGH_TASK, per_tile: int = 4, steps: int = 50,
 
 def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile: int = 5,
                       num_rows: int | None = None, device: str = "cuda:0",
-                      seed: int = 7) -> list[dict]:
-    """The walking gate's protocol on every tile; gate metrics per family and level."""
+                      seed: int = 7, protocol: str = "walking") -> list[dict]:
+    """A gate's protocol (walking_gate.PROTOCOLS) on every tile; its metrics per family, level."""
     from athena_description import walking_gate as gate
     from athena_train.evaluate import gate_env_cfg, rollout, summarize
     from athena_train.train import make_env_and_cfg
 
+    proto = gate.PROTOCOLS[protocol]
+
     def edit(c: object) -> None:
         tile_grid_cfg(c, per_tile, num_rows, pushes=True)
-        gate_env_cfg(c, c.scene.num_envs)
+        gate_env_cfg(c, c.scene.num_envs, proto)
 
     t0 = time.time()
     env, _ = make_env_and_cfg(task, None, device, seed, edit_env_cfg=edit)
@@ -203,18 +209,20 @@ def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile:
     for ckpt in checkpoints:
         t1 = time.time()
         per_ep = rollout(env, ckpt)
-        out = {"checkpoint": str(ckpt), "task": task, "per_tile": per_tile,
-               "num_envs": int(len(fam)), "env_build_s": round(build_s, 1),
-               "all": summarize(per_ep), "families": {}}
+        out = {"checkpoint": str(ckpt), "task": task, "protocol": protocol,
+               "per_tile": per_tile, "num_envs": int(len(fam)), "env_build_s": round(build_s, 1),
+               "all": summarize(per_ep, proto), "families": {}}
         for f in dict.fromkeys(families):
             m = fam == f
             sub = {k: v[m] for k, v in per_ep.items()}
-            out["families"][f] = gate.summarize_episodes(sub)
+            out["families"][f] = gate.summarize_episodes(sub, proto)
             out["families"][f]["by_level"] = {
                 int(lv): {k: v for k, v in gate.summarize_episodes(
                     {kk: vv[m & (levels == lv)] for kk, vv in per_ep.items()}).items()
                     if k in ("episodes", "falls", "mean_lin_vel_error", "mean_yaw_rate_error")}
                 for lv in np.unique(levels[m])}
+        if proto is gate.ROBUSTNESS:  # the flat gate is a separate run (evaluate)
+            out["robustness_gate"] = gate.robustness_verdict(out["families"], None)
         out["wall_s"] = round(time.time() - t1, 1)
         print(json.dumps({"checkpoint": str(ckpt), "falls": out["all"]["falls"],
                           "per_family_falls": {f: v["falls"] for f, v in out["families"].items()}}),
@@ -253,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["stand"].add_argument("--physics", default=None,
                                       help="physics preset (default: the task's)")
     sub.choices["policy"].add_argument("checkpoints", type=Path, nargs="+")
+    sub.choices["policy"].add_argument("--protocol", default="walking",
+                                       choices=("walking", "robustness"))
     args = ap.parse_args(argv)
     if args.cmd == "stand":
         result = stand_check(args.task, args.per_tile, args.steps, args.num_rows, args.device,
@@ -262,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f, {k: v[k] for k in v if k != "by_level"}, flush=True)
     else:
         result = evaluate_families(args.checkpoints, args.task, args.per_tile, args.num_rows,
-                                   args.device)
+                                   args.device, protocol=args.protocol)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(_jsonable(result), indent=2) + "\n", encoding="utf-8")
