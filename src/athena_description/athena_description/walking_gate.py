@@ -36,7 +36,7 @@ the flat walking gate passes too, :func:`robustness_verdict`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -58,7 +58,6 @@ MAX_LIN_VEL_ERROR = 0.15
 MAX_YAW_RATE_ERROR = 0.2
 
 
-
 @dataclass(frozen=True)
 class Protocol:
     """One gate's episode conditions and pass thresholds (both simulators read these)."""
@@ -74,7 +73,7 @@ class Protocol:
     min_no_fall_fraction: float = MIN_NO_FALL_FRACTION
     max_lin_vel_error: float = MAX_LIN_VEL_ERROR
     max_yaw_rate_error: float | None = MAX_YAW_RATE_ERROR   # None: reported, not judged
-    families: tuple[str, ...] = field(default=("flat",))
+    families: tuple[str, ...] = ("flat",)
 
 
 WALKING = Protocol("walking", COMMAND_RANGES, FRICTION_RANGE, MASS_SCALE, PUSH_SPEED,
