@@ -92,9 +92,22 @@ def stand(env: object, steps: int) -> dict:
         end_step[fresh & (cause >= 0)] = step
     alive = end_step < 0
     height = robot.data.root_pos_w.torch[:, 2] - uenv.scene.env_origins[:, 2]
+    scan = critic_term(uenv, "height_scan")
     return {"end_step": end_step.cpu().numpy(), "cause": cause.cpu().numpy(), "names": names,
             "alive": alive.cpu().numpy(), "height_start": height0.cpu().numpy(),
-            "height_end": torch.where(alive, height, torch.nan).cpu().numpy()}
+            "height_end": torch.where(alive, height, torch.nan).cpu().numpy(),
+            "height_scan": None if scan is None else scan.cpu().numpy()}
+
+
+def critic_term(uenv: object, name: str) -> object | None:
+    """One term of the critic's observation as the critic gets it (torch, envs × values)."""
+    om = uenv.observation_manager
+    names = list(om.active_terms.get("critic", []))
+    if name not in names:
+        return None
+    dims = [int(np.prod(d)) for d in om.group_obs_term_dim["critic"]]
+    start = sum(dims[:names.index(name)])
+    return om.compute_group("critic")[:, start:start + dims[names.index(name)]]
 
 
 def physics_diagnostics() -> dict:
@@ -145,6 +158,15 @@ def _stand_group(r: dict, mask: np.ndarray, steps: int) -> dict:
             out[f"ended_{name}"] = c
     h = r["height_end"][mask]
     out["mean_base_height_end_m"] = float(np.nanmean(h)) if np.isfinite(h).any() else None
+    scan = r.get("height_scan")
+    if scan is not None:  # critic_height_scan: pelvis height over each ray's hit, minus 0.5 m
+        s, alive = scan[mask], r["alive"][mask]
+        out["height_scan_rays"] = int(s.shape[1])
+        out["height_scan_finite"] = bool(np.isfinite(s).all())
+        # standing on a tile's platform, the median ray hits the ground under the feet: the
+        # scan's median is the standing height (above the tile origin) minus the 0.5 m offset
+        err = np.median(s[alive], axis=1) - (h[alive] - 0.5) if alive.any() else np.array([])
+        out["height_scan_median_error_m"] = float(np.abs(err).max()) if err.size else None
     return out
 
 

@@ -44,8 +44,15 @@ def test_rough_task_config_and_flat_unchanged() -> None:
     assert (fs.nconmax, fs.njmax) == (24, 120)
     gen = rough.scene.terrain.terrain_generator
     assert set(column_families(gen)) == set(FAMILIES) and gen.curriculum
-    assert rough.scene.height_scanner is None  # blind: the same observation as on flat ground
+    # blind actor: the same observation as on flat ground; the terrain is the critic's only
     assert rough.observations.policy.__dict__.keys() == flat.observations.policy.__dict__.keys()
+    assert not hasattr(rough.observations.policy, "height_scan")
+    assert rough.observations.critic.height_scan.params["sensor_cfg"].name == "height_scanner"
+    assert rough.scene.height_scanner.prim_path.endswith("/pelvis")
+    assert flat.scene.height_scanner is None and not hasattr(flat.observations.critic,
+                                                                "height_scan")
+    agents = load_cfg_from_registry("Athena-Velocity-Rough-v0", "rsl_rl_cfg_entry_point")
+    assert agents.algorithm.entropy_coef < 0.008
     dr = rough.randomization
     assert dr.friction_range[0] == pytest.approx(0.3)
     assert rough.scene.terrain.physics_material.dynamic_friction == pytest.approx(0.3)
@@ -71,3 +78,7 @@ def test_zero_action_standing_on_every_family(tmp_path: Path) -> None:
         assert r["any_termination"] == 0, (fam, r)
         # standing, not sinking into the mesh or thrown up: about the standing height
         assert 0.65 < r["mean_base_height_end_m"] < 0.85, (fam, r)
+        # the critic's terrain: 17 x 11 rays, the ground under the robot where it stands
+        assert r["height_scan_rays"] == 187 and r["height_scan_finite"], (fam, r)
+        assert r["height_scan_median_error_m"] < (0.06 if fam == "random_rough" else 0.02), (
+            fam, r)
