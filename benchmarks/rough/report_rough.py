@@ -22,9 +22,12 @@ import json
 import re
 import statistics
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import yaml
+
+from athena_description import walking_gate as gate
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks" / "time_to_walk"))
@@ -132,7 +135,8 @@ def plot(sc: dict, evals: list[dict], out: Path) -> None:
         fams = list(ev["families"])
         ax.plot(fams, [ev["families"][f]["fall_rate"] for f in fams], "o-",
                 label=Path(ev["checkpoint"]).stem)
-    ax.set_title("gate protocol per family: fall rate")
+    protos = sorted({ev.get("protocol", "walking") for ev in evals})
+    ax.set_title(f"{'/'.join(protos)} protocol per family: fall rate")
     ax.tick_params(axis="x", rotation=45)
     ax.legend()
     report.save(fig, out)
@@ -206,12 +210,14 @@ def main() -> int:
     for e, r in sourced:
         ev_out.append({
             "checkpoint": Path(r["checkpoint"]).name, "source": f"{e.parent.name}/{e.name}",
+            "protocol": r.get("protocol", "walking"), "per_tile": r["per_tile"],
             "env_build_s": r["env_build_s"], "rollout_wall_s": r["wall_s"],
             "all": {k: r["all"][k] for k in keys},
             "families": {f: {**{k: v[k] for k in keys},
                              "falls_by_level": [v["by_level"][lv]["falls"]
                                                 for lv in sorted(v["by_level"], key=int)]}
-                         for f, v in r["families"].items()}})
+                         for f, v in r["families"].items()},
+            **({"robustness_gate": r["robustness_gate"]} if "robustness_gate" in r else {})})
     logs = glob.glob(str(args.device_dir / "*" / "*.log"))
     overflow = sum(Path(f).read_text(errors="replace").count("overflowed") for f in logs)
     figures = {
@@ -263,17 +269,18 @@ def main() -> int:
                 for f, v in stand["families"].items()},
             "physics_after_steps": stand["physics_after_steps"],
             "shares_reported": [k for k in stand["all"] if k.startswith("base_contact_share")]},
-        "eval_per_family_gate_protocol": {
-            "what": "terrain_eval policy: the walking gate's protocol (commands vx 0-1, "
-                    "vy +-0.3, yaw +-0.8; friction 0.5-1.5; masses +-10 %; 0.5 m/s push every "
-                    "~5 s; 20 s) on every tile of a one-column-per-family grid, 5 episodes "
-                    "per tile = 50 per family over levels 0-9",
+        "eval_per_family": {
+            "what": "terrain_eval policy: a gate's protocol (walking_gate.PROTOCOLS, the "
+                    "conditions under 'protocols'; 20 s episodes) on every tile of a "
+                    "one-column-per-family grid, per_tile episodes per tile over levels 0-9",
+            "protocols": {name: asdict(gate.PROTOCOLS[name])
+                          for name in sorted({r["protocol"] for r in ev_out})},
             "results": ev_out},
         "curves_note": "TensorBoard scalars of the run (later segments win where two wrote "
                        "the same iteration); share_ended_* = the run's per-step termination "
                        "counts by cause over all endings; cmd_metric_error_* = Isaac Lab's "
                        "command-term metrics (summed over each resampling window: a trend, not "
-                       "the gate's errors, which eval_per_family_gate_protocol gives); "
+                       "the gate's errors, which eval_per_family gives); "
                        "episode_reward_* = per-episode sums / 20 s (the track terms' maximum "
                        "is their weight, 1.0, for a 20 s episode)",
         "curves_every_25_its": curves(sc, 25),

@@ -25,8 +25,10 @@ Gate verdict over episodes: ``no_fall_fraction`` ≥ ``MIN_NO_FALL_FRACTION`` an
 episodes of ``lin_vel_error`` ≤ ``MAX_LIN_VEL_ERROR`` and of ``yaw_rate_error`` ≤
 ``MAX_YAW_RATE_ERROR``.
 
-Two protocols (:class:`Protocol`), one for each gate, read by both simulators' evaluations:
-:data:`WALKING` (the above, flat ground) and :data:`ROBUSTNESS` (issue 17: per terrain family,
+Protocols (:class:`Protocol`), one for each gate, read by both simulators' evaluations:
+:data:`WALKING` (the above, flat ground), :data:`STAND` (a zero command on flat ground, no
+pushes: every episode ends within 0.1 m of where it started, ``displacement``) and
+:data:`ROBUSTNESS` (issue 17: per terrain family,
 straight-ahead commands, 1.0 m/s pushes every ~4 s, friction 0.3-1.5, masses ±10 %, a 0-3 kg
 payload on the torso, motors at 80-100 % strength; pass per family = ≥ 95 % without a fall and
 a mean ``lin_vel_error`` ≤ 0.25 m/s; the robustness gate passes when every family does and
@@ -74,6 +76,8 @@ class Protocol:
     max_lin_vel_error: float = MAX_LIN_VEL_ERROR
     max_yaw_rate_error: float | None = MAX_YAW_RATE_ERROR   # None: reported, not judged
     families: tuple[str, ...] = ("flat",)
+    # every episode's displacement (start to end, m) at most this; None: reported, not judged
+    max_displacement_m: float | None = None
 
 
 WALKING = Protocol("walking", COMMAND_RANGES, FRICTION_RANGE, MASS_SCALE, PUSH_SPEED,
@@ -90,7 +94,15 @@ ROBUSTNESS = Protocol("robustness", TERRAIN_COMMAND_RANGES, (0.3, 1.5), MASS_SCA
                       push_speed=1.0, push_period_s=4.0, payload_kg=(0.0, 3.0),
                       motor_strength=(0.8, 1.0), max_lin_vel_error=0.25,
                       max_yaw_rate_error=None, families=tuple(ROBUSTNESS_FAMILIES))
-PROTOCOLS = {p.name: p for p in (WALKING, ROBUSTNESS)}
+# Zero command on flat ground (issue 17: flat2 drifted 0.77 m in 20 s): the walking gate's
+# friction and masses, no pushes (a push moves any robot), and the robot must stay within
+# STAND_MAX_DISPLACEMENT_M of where it started in every episode, and stand still on average.
+STAND_MAX_DISPLACEMENT_M = 0.1
+STAND = Protocol("stand", {"lin_vel_x": (0.0, 0.0), "lin_vel_y": (0.0, 0.0),
+                           "ang_vel_z": (0.0, 0.0)}, FRICTION_RANGE, MASS_SCALE,
+                 push_speed=0.0, push_period_s=0.0,
+                 max_displacement_m=STAND_MAX_DISPLACEMENT_M)
+PROTOCOLS = {p.name: p for p in (WALKING, ROBUSTNESS, STAND)}
 
 DEFINITIONS = (
     "lin_vel_error = mean over alive samples of |v_xy,cmd - v_xy,body| (m/s); "
@@ -184,11 +196,20 @@ def summarize_episodes(per_episode: Mapping[str, Sequence] | Sequence[Mapping],
     }
     if p.max_yaw_rate_error is not None:
         out["checks"]["yaw_rate_error"] = mean_yaw <= p.max_yaw_rate_error
+    if "displacement" in per_episode:
+        disp = np.asarray(per_episode["displacement"], dtype=float)
+        out["mean_displacement"] = float(np.nanmean(disp))
+        out["max_displacement"] = float(np.nanmax(disp))
+    if p.max_displacement_m is not None:
+        if "displacement" not in per_episode:
+            raise ValueError(f"protocol {p.name} judges displacement: no 'displacement' given")
+        out["checks"]["displacement"] = out["max_displacement"] <= p.max_displacement_m
     out["passed"] = bool(all(out["checks"].values()))
     out["protocol"] = p.name
     out["thresholds"] = {"min_no_fall_fraction": p.min_no_fall_fraction,
                          "max_lin_vel_error": p.max_lin_vel_error,
-                         "max_yaw_rate_error": p.max_yaw_rate_error}
+                         "max_yaw_rate_error": p.max_yaw_rate_error,
+                         "max_displacement_m": p.max_displacement_m}
     out["definitions"] = DEFINITIONS
     return out
 

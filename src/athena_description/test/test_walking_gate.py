@@ -72,3 +72,30 @@ def test_robustness_verdict_needs_every_family_and_the_flat_gate() -> None:
     del by_world["boxes"]
     v = wg.robustness_verdict(by_world, flat)
     assert not v["passed"] and v["missing"] == ["boxes"]
+
+
+def _standing(drift_m: float, fell: bool = False) -> dict:
+    """A zero-command episode whose base creeps ``drift_m`` along x over 20 s."""
+    t = np.arange(0.0, 20.0, 0.02)
+    speed = drift_m / (t[-1] - t[0])
+    vel = np.tile([speed, 0.0, 0.0], (len(t), 1))
+    pos = np.stack([t * speed, np.zeros_like(t)], axis=1)
+    return wg.episode_metrics(t, np.zeros((len(t), 3)), vel, fell, position_xy=pos)
+
+
+def test_stand_protocol_judges_every_episode_drift() -> None:
+    """Issue 17: with a zero command the robot stands, ≤ 0.1 m in 20 s in every episode."""
+    still = [_standing(0.03) for _ in range(20)]
+    s = wg.summarize_episodes(still, wg.STAND)
+    assert s["passed"] and s["max_displacement"] == pytest.approx(0.03)
+    # the drift of flat2 (issue 17: 0.77 m in 20 s) is only 0.04 m/s of velocity error:
+    # the velocity check alone would pass it; the displacement check does not
+    s = wg.summarize_episodes(still[:19] + [_standing(0.77)], wg.STAND)
+    assert s["checks"]["lin_vel_error"] and not s["checks"]["displacement"]
+    assert not s["passed"] and s["max_displacement"] == pytest.approx(0.77)
+    assert wg.STAND.push_speed == 0.0 and wg.PROTOCOLS["stand"] is wg.STAND
+    # the walking gate reports displacement where it is measured, and does not judge it
+    assert "displacement" not in wg.summarize_episodes(still)["checks"]
+    with pytest.raises(ValueError, match="displacement"):
+        wg.summarize_episodes({"fell": [False], "lin_vel_error": [0.0],
+                               "yaw_rate_error": [0.0]}, wg.STAND)

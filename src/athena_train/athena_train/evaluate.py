@@ -1,7 +1,8 @@
 """Evaluate a checkpoint in Isaac Lab against the walking gate; print/write JSON.
 
-``python -m athena_train.evaluate CHECKPOINT [CHECKPOINT ...] [--episodes 50] [--out gate.json]``
-(``play`` is the same command).
+``python -m athena_train.evaluate CHECKPOINT [CHECKPOINT ...] [--episodes 50] [--out gate.json]
+[--protocol walking|stand]`` (``play`` is the same command). A checkpoint is an rsl-rl
+``model_<it>.pt`` or an exported ``policy.onnx``.
 
 The gate protocol, metric definitions and pass rule all come from
 ``athena_description.walking_gate`` (the module the MuJoCo evaluation uses too): episodes of
@@ -37,7 +38,7 @@ def gate_env_cfg(cfg: object, episodes: int, protocol: gate.Protocol = gate.WALK
     dr.motor_strength_range = p.motor_strength
     dr.payload = p.payload_kg != (0.0, 0.0)
     dr.payload_kg = p.payload_kg
-    dr.pushes, dr.push_velocity = True, p.push_speed
+    dr.pushes, dr.push_velocity = p.push_speed > 0.0, p.push_speed
     dr.push_interval_s = (p.push_period_s - 0.5, p.push_period_s + 0.5)
     dr.obs_noise = False
     dr.latency = False
@@ -72,6 +73,8 @@ def rollout(env: object, checkpoint: Path) -> dict:
     yaw_end = torch.zeros(n, device=device)  # as Isaac Lab's rewards see it (for comparison)
     alive_steps = torch.zeros(n, device=device)
     settle_steps = int(round(gate.SETTLE_S / uenv.step_dt))
+    start_xy = robot.data.root_pos_w.torch[:, :2].clone()
+    last_xy = start_xy.clone()  # the base where each env was last alive
     for step in range(steps):
         with torch.no_grad():
             act = actor(obs)
@@ -94,6 +97,8 @@ def rollout(env: object, checkpoint: Path) -> dict:
         ended = dones.bool() & alive
         fell |= ended & ~timeouts
         alive &= ~dones.bool()
+        # an env that ended this step has been reset already: its last pose is the previous one
+        last_xy = torch.where(alive[:, None], robot.data.root_pos_w.torch[:, :2], last_xy)
         if not alive.any():
             break
     c = count.clamp(min=1)
@@ -101,7 +106,8 @@ def rollout(env: object, checkpoint: Path) -> dict:
             "yaw_rate_error": (yaw_err / c).cpu().numpy(),
             "lin_vel_error_end_of_step": (lin_end / c).cpu().numpy(),
             "yaw_rate_error_end_of_step": (yaw_end / c).cpu().numpy(),
-            "duration_s": (alive_steps * uenv.step_dt).cpu().numpy()}
+            "duration_s": (alive_steps * uenv.step_dt).cpu().numpy(),
+            "displacement": (last_xy - start_xy).norm(dim=-1).cpu().numpy()}
 
 
 def summarize(per_episode: dict, protocol: gate.Protocol = gate.WALKING) -> dict:
@@ -116,18 +122,24 @@ def summarize(per_episode: dict, protocol: gate.Protocol = gate.WALKING) -> dict
 
 
 def evaluate(checkpoints: list[Path], task: str = "Athena-Velocity-Flat-v0",
-             episodes: int = gate.EPISODES, device: str = "cuda:0", seed: int = 7) -> list[dict]:
-    """Roll out and summarize each checkpoint in one env; JSON-ready result dicts."""
+             episodes: int = gate.EPISODES, device: str = "cuda:0", seed: int = 7,
+             protocol: str = "walking") -> list[dict]:
+    """Roll out and summarize each checkpoint in one env; JSON-ready result dicts.
+
+    ``protocol``: a flat-ground protocol of ``walking_gate.PROTOCOLS`` (``walking``, the flat
+    gate; ``stand``, a zero command); the terrain families' is ``terrain_eval policy``'s.
+    """
     from athena_train.train import make_env_and_cfg
 
+    proto = gate.PROTOCOLS[protocol]
     env, _ = make_env_and_cfg(task, episodes, device, seed,
-                              edit_env_cfg=lambda c: gate_env_cfg(c, episodes))
+                              edit_env_cfg=lambda c: gate_env_cfg(c, episodes, proto))
     results = []
     for ckpt in checkpoints:
         t0 = time.time()
-        result = summarize(rollout(env, ckpt))
+        result = summarize(rollout(env, ckpt), proto)
         result.update(checkpoint=str(ckpt), task=task, simulator="isaaclab-newton-mjwarp",
-                      wall_s=round(time.time() - t0, 1))
+                      device=device, wall_s=round(time.time() - t0, 1))
         print(json.dumps(result), flush=True)
         results.append(result)
     env.close()
@@ -142,9 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--episodes", type=int, default=gate.EPISODES)
     ap.add_argument("--device", default="cuda:0")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--protocol", default="walking", choices=("walking", "stand"),
+                    help="walking: the flat gate; stand: a zero command, drift <= "
+                         f"{gate.STAND_MAX_DISPLACEMENT_M} m (athena_description.walking_gate)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    results = evaluate(args.checkpoints, args.task, args.episodes, args.device, args.seed)
+    results = evaluate(args.checkpoints, args.task, args.episodes, args.device, args.seed,
+                       args.protocol)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
