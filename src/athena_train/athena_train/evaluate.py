@@ -25,8 +25,14 @@ from athena_description import walking_gate as gate
 EPISODE_S = gate.EPISODE_S
 
 
-def gate_env_cfg(cfg: object, episodes: int, protocol: gate.Protocol = gate.WALKING) -> None:
-    """Turn a training env config into a gate's evaluation conditions (``protocol``'s)."""
+def gate_env_cfg(cfg: object, episodes: int, protocol: gate.Protocol = gate.WALKING,
+                 fall_links: list[str] | None = None) -> None:
+    """Turn a training env config into a gate's evaluation conditions (``protocol``'s).
+
+    ``fall_links``: the links whose contact ends an episode as a fall (default: the
+    training's ``base_contact`` links, knees included); e.g. ``["pelvis", "torso_link"]`` to
+    let a knee touch a stair's edge, as the MuJoCo evaluation (base height) does.
+    """
     p = protocol
     cfg.scene.num_envs = episodes
     cfg.episode_length_s = EPISODE_S
@@ -48,10 +54,52 @@ def gate_env_cfg(cfg: object, episodes: int, protocol: gate.Protocol = gate.WALK
     r.lin_vel_x, r.lin_vel_y, r.ang_vel_z = g["lin_vel_x"], g["lin_vel_y"], g["ang_vel_z"]
     cmd.rel_standing_envs = 0.0
     cmd.resampling_time_range = (EPISODE_S + 1.0, EPISODE_S + 1.0)  # one command per episode
+    split_contact_terminations(cfg, fall_links)
+
+
+def split_contact_terminations(cfg: object, links: list[str] | None = None) -> list[str]:
+    """One ``contact_<link>`` termination per link of ``base_contact``; their names.
+
+    ``links``: only these (each must be one of ``base_contact``'s); default: all of them.
+
+    The same episodes end at the same step (any link over the threshold), but the
+    termination manager then says which link it was: a knee on a stair's edge and a torso on
+    the ground are both "falls" to the training's termination, not to the eye.
+    """
+    from isaaclab.managers import SceneEntityCfg
+    from isaaclab.managers import TerminationTermCfg as DoneTerm
+
+    base = getattr(cfg.terminations, "base_contact", None)
+    if base is None:
+        return []
+    sensor = base.params["sensor_cfg"]
+    have = [sensor.body_names] if isinstance(sensor.body_names, str) else list(sensor.body_names)
+    unknown = sorted(set(links or []) - set(have))
+    if unknown:
+        raise ValueError(f"not base_contact links: {unknown} (it has {have})")
+    links = have if links is None else list(links)
+    names = []
+    for link in links:
+        name = f"contact_{link}"
+        params = {**base.params, "sensor_cfg": SceneEntityCfg(sensor.name, body_names=[link])}
+        setattr(cfg.terminations, name, DoneTerm(func=base.func, params=params))
+        names.append(name)
+    cfg.terminations.base_contact = None
+    return names
+
+
+def falls_by_cause(per_episode: dict) -> dict[str, int]:
+    """Falls counted by the termination term that ended them (``ended_by`` of :func:`rollout`)."""
+    import numpy as np
+
+    fell = np.asarray(per_episode["fell"], dtype=bool)
+    causes = np.asarray(per_episode["ended_by"])[fell]
+    return {str(c): int((causes == c).sum()) for c in sorted(set(causes.tolist()))}
 
 
 def rollout(env: object, checkpoint: Path) -> dict:
     """Run the deterministic policy from a fresh reset of every env; per-episode arrays."""
+    import numpy as np
     import torch
 
     from athena_train.export import load_actor
@@ -73,6 +121,9 @@ def rollout(env: object, checkpoint: Path) -> dict:
     yaw_end = torch.zeros(n, device=device)  # as Isaac Lab's rewards see it (for comparison)
     alive_steps = torch.zeros(n, device=device)
     settle_steps = int(round(gate.SETTLE_S / uenv.step_dt))
+    tm = uenv.termination_manager
+    term_names = list(tm.active_terms)
+    cause = torch.full((n,), -1, dtype=torch.long, device=device)
     start_xy = robot.data.root_pos_w.torch[:, :2].clone()
     last_xy = start_xy.clone()  # the base where each env was last alive
     for step in range(steps):
@@ -96,6 +147,8 @@ def rollout(env: object, checkpoint: Path) -> dict:
         timeouts = extras.get("time_outs", torch.zeros_like(dones)).bool()
         ended = dones.bool() & alive
         fell |= ended & ~timeouts
+        for k, name in enumerate(term_names):  # the terms keep this step's values after reset
+            cause[ended & tm.get_term(name).bool() & (cause < 0)] = k
         alive &= ~dones.bool()
         # an env that ended this step has been reset already: its last pose is the previous one
         last_xy = torch.where(alive[:, None], robot.data.root_pos_w.torch[:, :2], last_xy)
@@ -107,7 +160,8 @@ def rollout(env: object, checkpoint: Path) -> dict:
             "lin_vel_error_end_of_step": (lin_end / c).cpu().numpy(),
             "yaw_rate_error_end_of_step": (yaw_end / c).cpu().numpy(),
             "duration_s": (alive_steps * uenv.step_dt).cpu().numpy(),
-            "displacement": (last_xy - start_xy).norm(dim=-1).cpu().numpy()}
+            "displacement": (last_xy - start_xy).norm(dim=-1).cpu().numpy(),
+            "ended_by": np.array([term_names[c] if c >= 0 else "" for c in cause.tolist()])}
 
 
 def summarize(per_episode: dict, protocol: gate.Protocol = gate.WALKING) -> dict:
@@ -118,12 +172,13 @@ def summarize(per_episode: dict, protocol: gate.Protocol = gate.WALKING) -> dict
     out = gate.summarize_episodes(per_episode, protocol)
     for k in ("lin_vel_error_end_of_step", "yaw_rate_error_end_of_step"):
         out[f"mean_{k}"] = float(per_episode[k].mean())
+    out["falls_by_cause"] = falls_by_cause(per_episode)
     return out
 
 
 def evaluate(checkpoints: list[Path], task: str = "Athena-Velocity-Flat-v0",
              episodes: int = gate.EPISODES, device: str = "cuda:0", seed: int = 7,
-             protocol: str = "walking") -> list[dict]:
+             protocol: str = "walking", fall_links: list[str] | None = None) -> list[dict]:
     """Roll out and summarize each checkpoint in one env; JSON-ready result dicts.
 
     ``protocol``: a flat-ground protocol of ``walking_gate.PROTOCOLS`` (``walking``, the flat
@@ -133,17 +188,26 @@ def evaluate(checkpoints: list[Path], task: str = "Athena-Velocity-Flat-v0",
 
     proto = gate.PROTOCOLS[protocol]
     env, _ = make_env_and_cfg(task, episodes, device, seed,
-                              edit_env_cfg=lambda c: gate_env_cfg(c, episodes, proto))
+                              edit_env_cfg=lambda c: gate_env_cfg(c, episodes, proto,
+                                                                  fall_links))
     results = []
     for ckpt in checkpoints:
         t0 = time.time()
         result = summarize(rollout(env, ckpt), proto)
         result.update(checkpoint=str(ckpt), task=task, simulator="isaaclab-newton-mjwarp",
-                      device=device, wall_s=round(time.time() - t0, 1))
+                      device=device, fall_links=fall_links or "training's base_contact",
+                      wall_s=round(time.time() - t0, 1))
         print(json.dumps(result), flush=True)
         results.append(result)
     env.close()
     return results
+
+
+def add_fall_links_argument(ap: argparse.ArgumentParser) -> None:
+    """``--fall_links LINK ...`` (gate_env_cfg's ``fall_links``), for evaluate and terrain_eval."""
+    ap.add_argument("--fall_links", nargs="+", default=None, metavar="LINK",
+                    help="links whose contact ends an episode as a fall (default: the "
+                         "training's base_contact links, knees included)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,10 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--protocol", default="walking", choices=("walking", "stand"),
                     help="walking: the flat gate; stand: a zero command, drift <= "
                          f"{gate.STAND_MAX_DISPLACEMENT_M} m (athena_description.walking_gate)")
+    add_fall_links_argument(ap)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     results = evaluate(args.checkpoints, args.task, args.episodes, args.device, args.seed,
-                       args.protocol)
+                       args.protocol, args.fall_links)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -210,17 +210,18 @@ def stand_check(task: str = ROUGH_TASK, per_tile: int = 4, steps: int = 50,
 
 def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile: int = 5,
                       num_rows: int | None = None, device: str = "cuda:0",
-                      seed: int = 7, protocol: str = "walking") -> list[dict]:
+                      seed: int = 7, protocol: str = "walking",
+                      fall_links: list[str] | None = None) -> list[dict]:
     """A gate's protocol (walking_gate.PROTOCOLS) on every tile; its metrics per family, level."""
     from athena_description import walking_gate as gate
-    from athena_train.evaluate import gate_env_cfg, rollout, summarize
+    from athena_train.evaluate import falls_by_cause, gate_env_cfg, rollout, summarize
     from athena_train.train import make_env_and_cfg
 
     proto = gate.PROTOCOLS[protocol]
 
     def edit(c: object) -> None:
         tile_grid_cfg(c, per_tile, num_rows, pushes=True)
-        gate_env_cfg(c, c.scene.num_envs, proto)
+        gate_env_cfg(c, c.scene.num_envs, proto, fall_links)
 
     t0 = time.time()
     env, _ = make_env_and_cfg(task, None, device, seed, edit_env_cfg=edit)
@@ -231,13 +232,15 @@ def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile:
     for ckpt in checkpoints:
         t1 = time.time()
         per_ep = rollout(env, ckpt)
-        out = {"checkpoint": str(ckpt), "task": task, "protocol": protocol,
+        out = {"checkpoint": str(ckpt), "task": task, "protocol": protocol, "device": device,
+               "fall_links": fall_links or "training's base_contact",
                "per_tile": per_tile, "num_envs": int(len(fam)), "env_build_s": round(build_s, 1),
                "all": summarize(per_ep, proto), "families": {}}
         for f in dict.fromkeys(families):
             m = fam == f
             sub = {k: v[m] for k, v in per_ep.items()}
             out["families"][f] = gate.summarize_episodes(sub, proto)
+            out["families"][f]["falls_by_cause"] = falls_by_cause(sub)
             out["families"][f]["by_level"] = {
                 int(lv): {k: v for k, v in gate.summarize_episodes(
                     {kk: vv[m & (levels == lv)] for kk, vv in per_ep.items()}).items()
@@ -247,7 +250,8 @@ def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile:
             out["robustness_gate"] = gate.robustness_verdict(out["families"], None)
         out["wall_s"] = round(time.time() - t1, 1)
         print(json.dumps({"checkpoint": str(ckpt), "falls": out["all"]["falls"],
-                          "per_family_falls": {f: v["falls"] for f, v in out["families"].items()}}),
+                          "per_family_falls": {f: v["falls"] for f, v in out["families"].items()},
+                          "falls_by_cause": out["all"]["falls_by_cause"]}),
               flush=True)
         results.append(out)
     env.close()
@@ -285,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["policy"].add_argument("checkpoints", type=Path, nargs="+")
     sub.choices["policy"].add_argument("--protocol", default="walking",
                                        choices=("walking", "robustness"))
+    from athena_train.evaluate import add_fall_links_argument
+
+    add_fall_links_argument(sub.choices["policy"])
     args = ap.parse_args(argv)
     if args.cmd == "stand":
         result = stand_check(args.task, args.per_tile, args.steps, args.num_rows, args.device,
@@ -294,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f, {k: v[k] for k in v if k != "by_level"}, flush=True)
     else:
         result = evaluate_families(args.checkpoints, args.task, args.per_tile, args.num_rows,
-                                   args.device, protocol=args.protocol)
+                                   args.device, protocol=args.protocol,
+                                   fall_links=args.fall_links)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(_jsonable(result), indent=2) + "\n", encoding="utf-8")

@@ -35,3 +35,26 @@ def test_protocol_conditions_reach_the_env_config(name: str) -> None:
     assert (ev.payload is None) == (p.payload_kg == (0.0, 0.0))
     assert (ev.motor_strength is None) == (p.motor_strength == (1.0, 1.0))
     assert not cfg.observations.policy.enable_corruption
+    # base_contact split into one term per link: the same episodes end, the cause is named
+    from athena_description.robot_contract import load_robot_contract
+
+    links = load_robot_contract().termination_contact_links
+    assert cfg.terminations.base_contact is None
+    for link in links:
+        term = getattr(cfg.terminations, f"contact_{link}")
+        assert term.params["sensor_cfg"].body_names == [link]
+
+
+def test_fall_links_choose_which_contacts_end_an_episode() -> None:
+    """``fall_links``: the knees may touch (a stair's edge) without ending the episode."""
+    import athena_train.tasks  # noqa: F401 - registers the tasks
+    from athena_train.evaluate import gate_env_cfg
+    from isaaclab_tasks.utils import load_cfg_from_registry
+
+    cfg = load_cfg_from_registry("Athena-Velocity-Flat-v0", "env_cfg_entry_point")
+    gate_env_cfg(cfg, 4, gate.WALKING, fall_links=["pelvis", "torso_link"])
+    assert cfg.terminations.contact_pelvis is not None
+    assert not hasattr(cfg.terminations, "contact_left_knee_link")
+    cfg = load_cfg_from_registry("Athena-Velocity-Flat-v0", "env_cfg_entry_point")
+    with pytest.raises(ValueError, match="not base_contact links"):
+        gate_env_cfg(cfg, 4, gate.WALKING, fall_links=["left_ankle_roll_link"])
