@@ -6,7 +6,8 @@ starts fresh sim + policy node + command processes with a sampled command, frict
 scale (and, by the protocol, payload and motor strength), and pushes every few seconds.
 ``--protocol`` (walking_gate.PROTOCOLS): ``walking``, the flat gate's conditions; ``robustness``,
 the robustness gate's (1.0 m/s pushes, friction 0.3-1.5, a 0-3 kg payload, motors at 80-100 %,
-straight-ahead commands, the terrain threshold). On a terrain world (``--world``,
+straight-ahead commands, the terrain threshold); ``stand``, a zero command without pushes
+(every episode within 0.1 m of its start). On a terrain world (``--world``,
 athena_sim.worlds) the commands are straight ahead (``walking_gate.TERRAIN_COMMAND_RANGES``)
 under either protocol, and a fall is measured from the ground under the base. Episodes run in
 real time: 50 × 20 s ≈ 20 min.
