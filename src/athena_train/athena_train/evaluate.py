@@ -57,8 +57,8 @@ def gate_env_cfg(cfg: object, episodes: int, protocol: gate.Protocol = gate.WALK
     split_contact_terminations(cfg, fall_links)
 
 
-def split_contact_terminations(cfg: object, links: list[str] | None = None) -> list[str]:
-    """One ``contact_<link>`` termination per link of ``base_contact``; their names.
+def split_contact_terminations(cfg: object, links: list[str] | None = None) -> None:
+    """One ``contact_<link>`` termination per link of ``base_contact``.
 
     ``links``: only these (each must be one of ``base_contact``'s); default: all of them.
 
@@ -71,21 +71,26 @@ def split_contact_terminations(cfg: object, links: list[str] | None = None) -> l
 
     base = getattr(cfg.terminations, "base_contact", None)
     if base is None:
-        return []
+        return
     sensor = base.params["sensor_cfg"]
     have = [sensor.body_names] if isinstance(sensor.body_names, str) else list(sensor.body_names)
     unknown = sorted(set(links or []) - set(have))
     if unknown:
         raise ValueError(f"not base_contact links: {unknown} (it has {have})")
-    links = have if links is None else list(links)
-    names = []
-    for link in links:
-        name = f"contact_{link}"
+    for link in have if links is None else links:
         params = {**base.params, "sensor_cfg": SceneEntityCfg(sensor.name, body_names=[link])}
-        setattr(cfg.terminations, name, DoneTerm(func=base.func, params=params))
-        names.append(name)
+        setattr(cfg.terminations, f"contact_{link}", DoneTerm(func=base.func, params=params))
     cfg.terminations.base_contact = None
-    return names
+
+
+def mark_first_cause(tm: object, names: list[str], cause: object, mask: object) -> None:
+    """``cause[i]`` = index in ``names`` of the termination term that ended env ``i``.
+
+    Only where ``mask`` and no cause yet; the termination manager keeps a step's values after
+    the envs it ended were reset, so this runs after ``env.step``.
+    """
+    for k, name in enumerate(names):
+        cause[mask & tm.get_term(name).bool() & (cause < 0)] = k
 
 
 def falls_by_cause(per_episode: dict) -> dict[str, int]:
@@ -147,8 +152,7 @@ def rollout(env: object, checkpoint: Path) -> dict:
         timeouts = extras.get("time_outs", torch.zeros_like(dones)).bool()
         ended = dones.bool() & alive
         fell |= ended & ~timeouts
-        for k, name in enumerate(term_names):  # the terms keep this step's values after reset
-            cause[ended & tm.get_term(name).bool() & (cause < 0)] = k
+        mark_first_cause(tm, term_names, cause, ended)
         alive &= ~dones.bool()
         # an env that ended this step has been reset already: its last pose is the previous one
         last_xy = torch.where(alive[:, None], robot.data.root_pos_w.torch[:, :2], last_xy)

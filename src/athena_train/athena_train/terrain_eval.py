@@ -73,6 +73,8 @@ def stand(env: object, steps: int) -> dict:
     """Zero actions from a fresh reset; per env the step and cause of its first termination."""
     import torch
 
+    from athena_train.evaluate import mark_first_cause
+
     uenv = env.unwrapped
     n, device = uenv.num_envs, uenv.device
     env.reset()
@@ -86,9 +88,7 @@ def stand(env: object, steps: int) -> dict:
     for step in range(steps):
         env.step(zero)
         fresh = end_step < 0
-        for k, name in enumerate(names):
-            hit = tm.get_term(name).bool() & fresh & (cause < 0)
-            cause[hit] = k
+        mark_first_cause(tm, names, cause, fresh)
         end_step[fresh & (cause >= 0)] = step
     alive = end_step < 0
     height = robot.data.root_pos_w.torch[:, 2] - uenv.scene.env_origins[:, 2]
