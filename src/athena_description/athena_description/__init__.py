@@ -8,7 +8,6 @@ Public API::
 from athena_description import paths
 from athena_description.policy_contract import (
     ACTION_DIM,
-    OBS_DIM,
     ObservationTerm,
     PolicyContract,
     Rates,
@@ -23,7 +22,6 @@ from athena_description.robot_contract import (
 
 __all__ = [
     "ACTION_DIM",
-    "OBS_DIM",
     "ContractError",
     "Joint",
     "ObservationTerm",

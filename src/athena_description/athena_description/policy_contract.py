@@ -24,10 +24,13 @@ import yaml
 from athena_description import paths
 from athena_description.robot_contract import ContractError, RobotContract, load_robot_contract
 
-OBS_DIM = 47
 ACTION_DIM = 23
 OBS_INPUT_NAME = "obs"
 ACTION_OUTPUT_NAME = "actions"
+
+# Policy contract versions this workspace builds: 1, every term the current frame only;
+# 2, a term may carry a history of its last ``history`` frames (oldest first).
+SUPPORTED_CONTRACT_VERSIONS = (1, 2)
 
 # Observation term names the node and the training task both implement. A model naming a
 # term outside this set is refused: the node would not know how to build it.
@@ -44,19 +47,33 @@ KNOWN_TERMS = (
 
 @dataclass(frozen=True)
 class ObservationTerm:
-    """One slice of the observation vector: obs[start:start+size] = clip(scale*x)."""
+    """One slice of the observation vector: ``history`` frames of clip(scale*x), oldest first.
+
+    ``size`` values per frame; the slice is ``size × history`` long. With history 1 it is
+    the current frame; with history h it holds the frames of the last h policy steps, the
+    newest last (Isaac Lab's per-term ``history_length`` with ``flatten_history_dim``).
+    """
 
     name: str
     size: int
     scale: float
     clip: float
     joints: tuple[int, ...] = ()
+    history: int = 1
 
     def __post_init__(self) -> None:
         if self.name not in KNOWN_TERMS:
             raise ContractError(f"unknown observation term {self.name!r}; known: {KNOWN_TERMS}")
         if self.joints and len(self.joints) != self.size:
             raise ContractError(f"term {self.name}: {len(self.joints)} joints for size {self.size}")
+        if not isinstance(self.history, int) or self.history < 1:
+            raise ContractError(f"term {self.name}: history {self.history!r} is not an integer "
+                                ">= 1")
+
+    @property
+    def width(self) -> int:
+        """Length of the term's slice: size × history."""
+        return self.size * self.history
 
 
 @dataclass(frozen=True)
@@ -101,15 +118,21 @@ class PolicyContract:
     @property
     def obs_dim(self) -> int:
         """Length of the observation vector."""
-        return sum(t.size for t in self.observation)
+        return sum(t.width for t in self.observation)
 
     def slices(self) -> dict[str, slice]:
-        """Map term name -> slice of the observation vector."""
+        """Map term name -> slice of the observation vector (all its frames)."""
         out, start = {}, 0
         for term in self.observation:
-            out[term.name] = slice(start, start + term.size)
-            start += term.size
+            out[term.name] = slice(start, start + term.width)
+            start += term.width
         return out
+
+    def newest(self, name: str) -> slice:
+        """The slice of term ``name``'s newest frame (its last ``size`` values)."""
+        sl = self.slices()[name]
+        size = next(t.size for t in self.observation if t.name == name)
+        return slice(sl.stop - size, sl.stop)
 
     def actions_to_targets(self, actions: np.ndarray, robot: RobotContract) -> np.ndarray:
         """The contract's action law: default + scale × clip(action), clamped to limits."""
@@ -152,7 +175,8 @@ class PolicyContract:
         try:
             obs = tuple(
                 ObservationTerm(t["name"], int(t["size"]), float(t["scale"]), float(t["clip"]),
-                                tuple(int(i) for i in t.get("joints", ())))
+                                tuple(int(i) for i in t.get("joints", ())),
+                                int(t.get("history", 1)))
                 for t in d["observation"]
             )
             r = d["rates"]
@@ -184,14 +208,17 @@ class PolicyContract:
                             expected: PolicyContract | None = None) -> None:
         """Raise ContractError unless this model fits the robot (and the expected layout).
 
-        Checks joint names and order, default pose, training PD gains, observation and
-        action sizes, and, when ``expected`` is given (the node passes the robot's own
-        policy defaults), action scale and rates.
+        Checks the contract version (one this workspace builds), joint names and order,
+        default pose, training PD gains, and, when ``expected`` is given (the node passes
+        the robot's own policy defaults), action scale, rates and the term names. The
+        history of a term may differ from ``expected``'s: the node builds any.
         """
         problems: list[str] = []
-        if self.contract_version != robot.contract_version:
-            problems.append(f"contract version {self.contract_version} != robot's "
-                            f"{robot.contract_version}")
+        if self.contract_version not in SUPPORTED_CONTRACT_VERSIONS:
+            problems.append(f"policy contract version {self.contract_version} is not one this "
+                            f"node builds {SUPPORTED_CONTRACT_VERSIONS}")
+        elif self.contract_version == 1 and any(t.history != 1 for t in self.observation):
+            problems.append("contract version 1 with observation history (needs version 2)")
         if list(self.joint_names) != robot.joint_names:
             diff = [f"#{i}: model {m!r} vs robot {r!r}" for i, (m, r) in
                     enumerate(zip(self.joint_names, robot.joint_names)) if m != r]
@@ -207,8 +234,6 @@ class PolicyContract:
                     i = int(bad[0])
                     problems.append(f"{label} differs at {robot.joint_names[i]}: model "
                                     f"{mine[i]} vs robot {theirs[i]}")
-        if self.obs_dim != OBS_DIM:
-            problems.append(f"observation size {self.obs_dim} != {OBS_DIM}")
         for t in self.observation:
             if any(not 0 <= i < robot.num_joints for i in t.joints):
                 problems.append(f"term {t.name} indexes a joint outside 0..{robot.num_joints-1}")
@@ -238,7 +263,7 @@ def _from_yaml(data: dict, robot: RobotContract) -> PolicyContract:
         command_ranges={k: (float(v[0]), float(v[1])) for k, v in data["command_ranges"].items()},
         observation=tuple(
             ObservationTerm(t["name"], int(t["size"]), float(t["scale"]), float(t["clip"]),
-                            tuple(t.get("joints", ())))
+                            tuple(t.get("joints", ())), int(t.get("history", 1)))
             for t in data["observation"]
         ),
         rates=Rates(float(r["physics_dt"]), int(r["decimation"]), float(r["node_rate_hz"]),

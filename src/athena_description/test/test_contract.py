@@ -1,6 +1,7 @@
 """The robot and policy contracts load, hold the documented values and round-trip."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -46,14 +47,20 @@ def test_pd_law_is_clipped_to_effort() -> None:
     assert np.allclose(tau, r.effort_limits)
 
 
-def test_observation_layout_is_47() -> None:
+def test_observation_layout_carries_five_frames_of_proprioception() -> None:
+    """Version 2: 47 values per frame, 5 frames of all but the command and the phase."""
     p = default_policy_contract()
     s = p.slices()
-    assert p.obs_dim == 47
+    assert p.contract_version == 2
+    assert sum(t.size for t in p.observation) == 47
+    assert p.obs_dim == 215
     assert [(k, v.start, v.stop) for k, v in s.items()] == [
-        ("base_ang_vel", 0, 3), ("projected_gravity", 3, 6), ("velocity_command", 6, 9),
-        ("gait_phase", 9, 11), ("joint_pos_rel", 11, 23), ("joint_vel", 23, 35),
-        ("last_action", 35, 47)]
+        ("base_ang_vel", 0, 15), ("projected_gravity", 15, 30), ("velocity_command", 30, 33),
+        ("gait_phase", 33, 35), ("joint_pos_rel", 35, 95), ("joint_vel", 95, 155),
+        ("last_action", 155, 215)]
+    assert {t.name: t.history for t in p.observation} == {
+        "base_ang_vel": 5, "projected_gravity": 5, "velocity_command": 1, "gait_phase": 1,
+        "joint_pos_rel": 5, "joint_vel": 5, "last_action": 5}
     assert p.rates.policy_dt == pytest.approx(0.02)
     assert p.rates.ticks_per_policy_step == 10
 
@@ -62,8 +69,41 @@ def test_metadata_round_trip() -> None:
     p = default_policy_contract()
     meta = p.to_metadata()
     assert all(isinstance(v, str) for v in meta.values())
-    assert json.loads(meta["observation"])[4]["slice"] == [11, 23]
+    assert json.loads(meta["observation"])[4]["slice"] == [35, 95]
+    assert json.loads(meta["observation"])[4]["history"] == 5
     assert PolicyContract.from_metadata(meta) == p
+
+
+def _version1(p: PolicyContract) -> PolicyContract:
+    """The contract as version 1 models carry it: no history, 47 values."""
+    return replace(p, contract_version=1,
+                   observation=tuple(replace(t, history=1) for t in p.observation))
+
+
+def test_version_1_models_still_fit() -> None:
+    """A version 1 model (metadata without history: the committed flat2) is built, 47 wide."""
+    robot, p = load_robot_contract(), default_policy_contract()
+    meta = _version1(p).to_metadata()
+    terms = json.loads(meta["observation"])
+    for t in terms:
+        t.pop("history")  # what a version 1 export wrote
+    v1 = PolicyContract.from_metadata({**meta, "observation": json.dumps(terms)})
+    assert v1.obs_dim == 47 and all(t.history == 1 for t in v1.observation)
+    v1.check_against_robot(robot, expected=p)
+
+
+def test_unbuildable_versions_and_histories_are_refused() -> None:
+    robot, p = load_robot_contract(), default_policy_contract()
+    for version in (0, 3):
+        with pytest.raises(ContractError, match="not one this node builds"):
+            replace(p, contract_version=version).check_against_robot(robot, expected=p)
+    with pytest.raises(ContractError, match="needs version 2"):
+        replace(p, contract_version=1).check_against_robot(robot, expected=p)
+    terms = json.loads(p.to_metadata()["observation"])
+    for bad in (0, -1):
+        terms[0]["history"] = bad
+        with pytest.raises(ContractError, match="history"):
+            PolicyContract.from_metadata({**p.to_metadata(), "observation": json.dumps(terms)})
 
 
 def test_mismatched_models_are_refused() -> None:

@@ -350,6 +350,7 @@ class Controller:
             self.cmd.reset(now)   # a command from before this walk does not come back
             self._policy_ticks = 0
             self._policy_failures = 0
+            self.builder.reset()   # no history from before this walk (as after a reset)
             self._last_action[:] = 0.0
             self._policy_target = self.default.copy()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from athena_description.model_metadata import read_onnx_metadata
 from athena_description.policy_contract import ACTION_OUTPUT_NAME, OBS_INPUT_NAME, PolicyContract
+from athena_description.robot_contract import ContractError
 
 BACKENDS = ("tensorrt", "onnxruntime-gpu", "onnxruntime-cpu")
 
@@ -71,6 +72,11 @@ class OnnxRuntimeBackend(InferenceBackend):
         if inputs != [OBS_INPUT_NAME] or outputs != [ACTION_OUTPUT_NAME]:
             raise BackendUnavailable(f"model I/O {inputs}->{outputs}, contract needs "
                                      f"[{OBS_INPUT_NAME}]->[{ACTION_OUTPUT_NAME}]")
+        width = self._session.get_inputs()[0].shape[-1]
+        if isinstance(width, int) and width != self.contract.obs_dim:
+            # the graph and its own metadata disagree: no observation would fit both
+            raise ContractError(f"{model_path}: the graph takes {width} observations, its "
+                                f"policy contract describes {self.contract.obs_dim}")
         self._run = self._session.run
         self._outputs = [ACTION_OUTPUT_NAME]
 

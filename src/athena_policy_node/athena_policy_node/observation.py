@@ -1,8 +1,9 @@
-"""THE observation builder: robot state → the 47-dim policy input, as the model's contract says.
+"""THE observation builder: robot state → the policy input, as the model's contract says.
 
-The layout (term order, slices, scales, clips, which joints) is read from the contract the
-model carries; nothing here hard-codes it. One function per term, so each can be tested against
-hand-computed values, and so that training can check its own observation against this one.
+The layout (term order, slices, scales, clips, which joints, how many past frames) is read
+from the contract the model carries; nothing here hard-codes it. One function per term, so
+each can be tested against hand-computed values, and so that training can check its own
+observation against this one.
 """
 
 from __future__ import annotations
@@ -95,7 +96,13 @@ class JointMatcher:
 
 
 class ObservationBuilder:
-    """Builds the observation vector from the contract embedded in the model."""
+    """Builds the observation vector from the contract embedded in the model.
+
+    One :meth:`build` per policy step: a term with ``history`` h keeps its last h frames,
+    oldest first. After construction or :meth:`reset`, the first frame fills the whole
+    history, as Isaac Lab's observation history does after an episode reset: the policy
+    starts as if the robot had stood still in that state.
+    """
 
     def __init__(self, contract: PolicyContract) -> None:
         self.contract = contract
@@ -104,15 +111,20 @@ class ObservationBuilder:
         start = 0
         for term in contract.observation:
             joints = np.asarray(term.joints, dtype=np.intp)
-            self._terms.append((term, slice(start, start + term.size), joints))
-            start += term.size
+            self._terms.append((term, slice(start, start + term.width), joints))
+            start += term.width
         self.dim = start
         self._out = np.zeros(self.dim, dtype=np.float32)
+        self._empty = True
+
+    def reset(self) -> None:
+        """Forget the past frames: the next :meth:`build` fills every history with its own."""
+        self._empty = True
 
     def raw_terms(self, ang_vel: np.ndarray, quat_xyzw: np.ndarray, cmd: np.ndarray,
                   phase_time: float, q: np.ndarray, qd: np.ndarray,
                   last_action: np.ndarray) -> dict[str, np.ndarray]:
-        """Each term before scale and clip (per-joint terms already sliced to their joints)."""
+        """Each term's current frame before scale and clip (per-joint terms sliced)."""
         out = {}
         for term, _, joints in self._terms:
             name = term.name
@@ -138,12 +150,22 @@ class ObservationBuilder:
     def build(self, ang_vel: np.ndarray, quat_xyzw: np.ndarray, cmd: np.ndarray,
               phase_time: float, q: np.ndarray, qd: np.ndarray,
               last_action: np.ndarray) -> np.ndarray:
-        """The observation (float32, shape [dim]); q, qd, last_action in contract order.
+        """This policy step's observation (float32, shape [dim]); q, qd, last_action in order.
 
-        ``last_action`` is the policy's previous raw output clipped to ±action_clip.
-        The returned array is reused between calls: copy it to keep it.
+        ``last_action`` is the policy's previous raw output clipped to ±action_clip. Each call
+        is one policy step: it pushes a frame into every history. The returned array is
+        reused between calls: copy it to keep it.
         """
         raw = self.raw_terms(ang_vel, quat_xyzw, cmd, phase_time, q, qd, last_action)
         for term, sl, _ in self._terms:
-            self._out[sl] = np.clip(raw[term.name] * term.scale, -term.clip, term.clip)
+            frame = np.clip(raw[term.name] * term.scale, -term.clip, term.clip)
+            block = self._out[sl]   # a view: written in place
+            if term.history == 1:
+                block[:] = frame
+            elif self._empty:
+                block[:] = np.tile(frame, term.history)
+            else:  # drop the oldest frame, append the newest (numpy handles the overlap)
+                block[:-term.size] = block[term.size:]
+                block[-term.size:] = frame
+        self._empty = False
         return self._out

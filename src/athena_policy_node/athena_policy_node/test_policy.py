@@ -16,8 +16,8 @@ from athena_description.model_metadata import embed_onnx_metadata
 from athena_description.policy_contract import (
     ACTION_DIM,
     ACTION_OUTPUT_NAME,
-    OBS_DIM,
     OBS_INPUT_NAME,
+    PolicyContract,
     default_policy_contract,
     with_provenance,
 )
@@ -26,13 +26,18 @@ HIDDEN = (512, 256, 128)
 
 
 def make_test_policy(path: str | Path, seed: int = 0, hidden: tuple[int, ...] = HIDDEN,
-                     output_gain: float = 0.01) -> Path:
-    """Write a random 47→512→256→128→23 ELU MLP with the contract to ``path``."""
+                     output_gain: float = 0.01, contract: PolicyContract | None = None) -> Path:
+    """Write a random obs_dim→512→256→128→23 ELU MLP with ``contract`` to ``path``.
+
+    ``contract``: the one embedded (default: this workspace's policy contract).
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
+    contract = contract or default_policy_contract()
+    obs_dim = contract.obs_dim
     rng = np.random.default_rng(seed)
-    dims = (OBS_DIM, *hidden, ACTION_DIM)
+    dims = (obs_dim, *hidden, ACTION_DIM)
     nodes, inits = [], []
     x = OBS_INPUT_NAME
     for i, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:])):
@@ -48,14 +53,13 @@ def make_test_policy(path: str | Path, seed: int = 0, hidden: tuple[int, ...] = 
         x = y
     graph = helper.make_graph(
         nodes, "athena_test_policy",
-        [helper.make_tensor_value_info(OBS_INPUT_NAME, TensorProto.FLOAT, ["N", OBS_DIM])],
+        [helper.make_tensor_value_info(OBS_INPUT_NAME, TensorProto.FLOAT, ["N", obs_dim])],
         [helper.make_tensor_value_info(ACTION_OUTPUT_NAME, TensorProto.FLOAT, ["N", ACTION_DIM])],
         inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                               producer_name="athena_policy_node.test_policy")
     model.ir_version = 9
-    contract = with_provenance(default_policy_contract(), run_id=f"test-policy-seed{seed}",
-                               git_commit="none")
+    contract = with_provenance(contract, run_id=f"test-policy-seed{seed}", git_commit="none")
     embed_onnx_metadata(model, contract)
     onnx.checker.check_model(model)
     path = Path(path)

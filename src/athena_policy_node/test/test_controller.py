@@ -266,7 +266,7 @@ def test_a_lost_imu_orientation_walks_to_a_stop_on_the_gyro_then_stands(lose: st
     with pytest.raises(Refused, match="stopping"):
         r.request(Mode.WALK)                                   # no cancelling this stop
     r.tick(10)
-    grav = CONTRACT.slices()["projected_gravity"]
+    grav = CONTRACT.newest("projected_gravity")
     assert np.allclose(r.policy.last_obs[0, grav], [0, 0, -1], atol=1e-3)  # carried on, upright
     cmd = CONTRACT.slices()["velocity_command"]
     assert np.allclose(r.policy.last_obs[0, cmd], 0.0)         # ... with a zero command

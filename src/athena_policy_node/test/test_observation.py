@@ -31,25 +31,61 @@ def test_gait_phase() -> None:
     assert np.allclose(gait_phase(1.0, 0.8), gait_phase(0.2, 0.8))
 
 
-def test_build_matches_hand_layout() -> None:
-    """Each slice equals clip(scale × term) computed by hand from the contract."""
-    c = default_policy_contract()
+def _state(rng: np.random.Generator) -> dict:
     robot = load_robot_contract()
+    return {"ang_vel": rng.normal(size=3), "quat_xyzw": np.array([0, 0, 0, 1.0]),
+            "cmd": rng.uniform(-0.3, 0.3, 3), "phase_time": 0.2,
+            "q": robot.default_positions + rng.normal(0, 0.1, 23),
+            "qd": rng.normal(size=23) * 3, "last_action": rng.normal(size=23)}
+
+
+def _frames(c, state: dict) -> dict[str, np.ndarray]:
+    """Each term's frame, clip(scale × term), computed by hand from the contract."""
+    robot = load_robot_contract()
+    raw = {"base_ang_vel": state["ang_vel"], "projected_gravity": np.array([0, 0, -1.0]),
+           "velocity_command": state["cmd"], "gait_phase": np.array([1.0, 0.0]),
+           "joint_pos_rel": state["q"] - robot.default_positions, "joint_vel": state["qd"],
+           "last_action": state["last_action"]}
+    out = {}
+    for term in c.observation:
+        v = raw[term.name][np.asarray(term.joints)] if term.joints else raw[term.name]
+        out[term.name] = np.clip(v * term.scale, -term.clip, term.clip)
+    return out
+
+
+def test_build_matches_hand_layout() -> None:
+    """Each slice is its term's frames; the first build fills every past frame with its own."""
+    c = default_policy_contract()
     b = ObservationBuilder(c)
-    assert b.dim == 47
-    rng = np.random.default_rng(1)
-    ang, cmd = rng.normal(size=3), np.array([0.3, 0.1, -0.2])
-    q = robot.default_positions + rng.normal(0, 0.1, 23)
-    qd, act = rng.normal(size=23) * 3, rng.normal(size=23)
-    obs = b.build(ang, np.array([0, 0, 0, 1.0]), cmd, 0.2, q, qd, act).copy()
-    raw = {"base_ang_vel": ang, "projected_gravity": np.array([0, 0, -1.0]),
-           "velocity_command": cmd, "gait_phase": np.array([1.0, 0.0]),
-           "joint_pos_rel": q - robot.default_positions, "joint_vel": qd, "last_action": act}
+    assert b.dim == c.obs_dim == 215
+    state = _state(np.random.default_rng(1))
+    obs = b.build(**state).copy()
+    frame = _frames(c, state)
     for term, sl in zip(c.observation, c.slices().values()):
-        idx = np.asarray(term.joints) if term.joints else slice(None)
-        v = raw[term.name] if not term.joints else raw[term.name][idx]
-        expect = np.clip(v * term.scale, -term.clip, term.clip)
-        assert np.allclose(obs[sl], expect, atol=1e-5), term.name
+        assert np.allclose(obs[sl], np.tile(frame[term.name], term.history), atol=1e-5), \
+            term.name
+
+
+def test_history_is_the_last_frames_oldest_first_and_reset_forgets() -> None:
+    """Frames shift by one per build (newest last); after reset the next frame fills again."""
+    c = default_policy_contract()
+    b = ObservationBuilder(c)
+    rng = np.random.default_rng(2)
+    states = [_state(rng) for _ in range(7)]
+    for s in states[:3]:
+        obs = b.build(**s).copy()
+    f = [_frames(c, s) for s in states]
+    for term, sl in zip(c.observation, c.slices().values()):
+        h = term.history
+        want = [f[0]] * (h - 2) + [f[1], f[2]] if h > 1 else [f[2]]
+        assert np.allclose(obs[sl], np.concatenate([w[term.name] for w in want]), atol=1e-5)
+    for s in states[3:6]:
+        obs = b.build(**s).copy()
+    sl = c.slices()["joint_vel"]
+    assert np.allclose(obs[sl], np.concatenate([w["joint_vel"] for w in f[1:6]]), atol=1e-5)
+    b.reset()
+    obs = b.build(**states[6]).copy()
+    assert np.allclose(obs[sl], np.tile(f[6]["joint_vel"], 5), atol=1e-5)
 
 
 def test_joint_matcher_reorders_and_ignores_extras() -> None:

@@ -25,14 +25,36 @@ from athena_description import walking_gate as gate
 EPISODE_S = gate.EPISODE_S
 
 
+def model_contract(checkpoints: list[Path]) -> object:
+    """The policy contract the models take (ONNX: embedded; checkpoint: this workspace's).
+
+    ValueError unless all take the same observation: one env serves them all.
+    """
+    from athena_description.model_metadata import read_onnx_metadata
+    from athena_description.policy_contract import default_policy_contract
+
+    contracts = [read_onnx_metadata(c) if Path(c).suffix == ".onnx" else
+                 default_policy_contract() for c in checkpoints]
+    if any(c.observation != contracts[0].observation for c in contracts):
+        raise ValueError("these models take different observations (contract version or "
+                         "history): evaluate them in separate calls")
+    return contracts[0]
+
+
 def gate_env_cfg(cfg: object, episodes: int, protocol: gate.Protocol = gate.WALKING,
-                 fall_links: list[str] | None = None) -> None:
+                 fall_links: list[str] | None = None, contract: object | None = None) -> None:
     """Turn a training env config into a gate's evaluation conditions (``protocol``'s).
 
     ``fall_links``: the links whose contact ends an episode as a fall (default: the
     training's ``base_contact`` links, knees included); e.g. ``["pelvis", "torso_link"]`` to
     let a knee touch a stair's edge, as the MuJoCo evaluation (base height) does.
+    ``contract``: the evaluated model's policy contract (:func:`model_contract`): the actor's
+    observation is built as it says (e.g. a version 1 model: no history).
     """
+    from athena_train.tasks.velocity_env_cfg import contract_observation_group
+
+    if contract is not None:
+        cfg.observations.policy = contract_observation_group(noise=False, contract=contract)
     p = protocol
     cfg.scene.num_envs = episodes
     cfg.episode_length_s = EPISODE_S
@@ -191,9 +213,10 @@ def evaluate(checkpoints: list[Path], task: str = "Athena-Velocity-Flat-v0",
     from athena_train.train import make_env_and_cfg
 
     proto = gate.PROTOCOLS[protocol]
+    contract = model_contract(checkpoints)
     env, _ = make_env_and_cfg(task, episodes, device, seed,
                               edit_env_cfg=lambda c: gate_env_cfg(c, episodes, proto,
-                                                                  fall_links))
+                                                                  fall_links, contract))
     results = []
     for ckpt in checkpoints:
         t0 = time.time()

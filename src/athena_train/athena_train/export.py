@@ -3,9 +3,10 @@
 ``python -m athena_train.export CHECKPOINT [--out policy.onnx] [--recorded obs.npy]``
 
 The ONNX graph is the deterministic actor (observation normalizer included): input ``obs``
-[N, 47], output ``actions`` [N, 23], dynamic batch, opset 17. The metadata carries the whole
-policy contract plus the run id and git commit. The export fails (exit 1, no file left)
-unless ONNX Runtime and torch agree to 1e-5 on random observations and on recorded ones.
+[N, obs_dim] (the policy contract's), output ``actions`` [N, 23], dynamic batch, opset 17.
+The metadata carries the whole policy contract plus the run id and git commit. The export
+fails (exit 1, no file left) unless ONNX Runtime and torch agree to 1e-5 on random
+observations and on recorded ones.
 """
 
 from __future__ import annotations
@@ -28,23 +29,26 @@ class ParityError(RuntimeError):
 def load_actor(checkpoint: Path) -> object:
     """Rebuild the deterministic actor (normalizer + MLP + mean) from a checkpoint.
 
-    The network shape comes from the run's ``params/agent.yaml`` (written by ``train``). An
-    exported ``.onnx`` (its contract checked) is read back into the same torch module
-    (:mod:`athena_train.warm_start`), so that ``evaluate``/``terrain_eval`` take it too.
+    The network shape comes from the run's ``params/agent.yaml`` (written by ``train``), its
+    input size from the weights. An exported ``.onnx`` of any contract this workspace builds
+    is read back into the same torch module (:mod:`athena_train.warm_start`), so that
+    ``evaluate``/``terrain_eval`` take it too (in an env built with its observation).
     """
     import torch
     import yaml
-    from athena_description.policy_contract import ACTION_DIM, OBS_DIM
+    from athena_description.policy_contract import ACTION_DIM
     from rsl_rl.models.mlp_model import MLPModel, _OnnxMLPModel
     from tensordict import TensorDict
 
-    checkpoint = Path(checkpoint)
-    obs = TensorDict({"policy": torch.zeros(1, OBS_DIM)}, batch_size=[1])
-    if checkpoint.suffix == ".onnx":
-        from athena_train.warm_start import read_source
+    from athena_train.warm_start import mlp_shape, read_source
 
-        src = read_source(checkpoint)
-        model = MLPModel(obs, {"actor": ["policy"]}, "actor", ACTION_DIM,
+    def obs_of(actor_state: dict) -> TensorDict:
+        return TensorDict({"policy": torch.zeros(1, mlp_shape(actor_state)[0])}, batch_size=[1])
+
+    checkpoint = Path(checkpoint)
+    if checkpoint.suffix == ".onnx":
+        src = read_source(checkpoint, check_contract=False)
+        model = MLPModel(obs_of(src.actor), {"actor": ["policy"]}, "actor", ACTION_DIM,
                          hidden_dims=src.actor_hidden, activation=src.activation,
                          obs_normalization=True)
         model.load_state_dict(src.actor)
@@ -55,11 +59,11 @@ def load_actor(checkpoint: Path) -> object:
     with open(agent_yaml, encoding="utf-8") as f:
         agent = yaml.unsafe_load(f)
     actor_cfg = dict(agent["actor"])
-    model = MLPModel(obs, {"actor": ["policy"]}, "actor", ACTION_DIM,
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    model = MLPModel(obs_of(state["actor_state_dict"]), {"actor": ["policy"]}, "actor", ACTION_DIM,
                      hidden_dims=actor_cfg["hidden_dims"], activation=actor_cfg["activation"],
                      obs_normalization=actor_cfg["obs_normalization"],
                      distribution_cfg=actor_cfg.get("distribution_cfg"))
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     model.load_state_dict(state["actor_state_dict"])
     exportable = _OnnxMLPModel(model, verbose=False)
     exportable.eval()
@@ -78,18 +82,19 @@ def commit_of(checkpoint: Path) -> str:
 
 
 def parity_check(onnx_path: Path, actor: object, recorded: np.ndarray | None,
-                 atol: float = PARITY_ATOL) -> float:
+                 atol: float = PARITY_ATOL, obs_dim: int | None = None) -> float:
     """Max |ORT - torch| over random and recorded observations; ParityError above ``atol``."""
     import onnxruntime as ort
     import torch
-    from athena_description.policy_contract import OBS_DIM
+    from athena_description.policy_contract import default_policy_contract
 
+    obs_dim = obs_dim or default_policy_contract().obs_dim
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
-    batches = [rng.normal(0, 1, (64, OBS_DIM)).astype(np.float32),
-               rng.normal(0, 1, (1, OBS_DIM)).astype(np.float32)]
+    batches = [rng.normal(0, 1, (64, obs_dim)).astype(np.float32),
+               rng.normal(0, 1, (1, obs_dim)).astype(np.float32)]
     if recorded is not None:
-        batches.append(np.asarray(recorded, dtype=np.float32).reshape(-1, OBS_DIM))
+        batches.append(np.asarray(recorded, dtype=np.float32).reshape(-1, obs_dim))
     worst = 0.0
     for obs in batches:
         out_ort = sess.run(["actions"], {"obs": obs})[0]
@@ -108,7 +113,6 @@ def export(checkpoint: Path, out: Path, recorded: np.ndarray | None = None) -> t
     from athena_description.model_metadata import embed_onnx_metadata
     from athena_description.policy_contract import (
         ACTION_OUTPUT_NAME,
-        OBS_DIM,
         OBS_INPUT_NAME,
         default_policy_contract,
         with_provenance,
@@ -116,9 +120,14 @@ def export(checkpoint: Path, out: Path, recorded: np.ndarray | None = None) -> t
 
     checkpoint, out = Path(checkpoint), Path(out)
     actor = load_actor(checkpoint)
+    obs_dim = default_policy_contract().obs_dim
+    takes = actor.input_size
+    if takes != obs_dim:  # the contract embedded below must be the one it was trained on
+        raise ValueError(f"{checkpoint}: the actor takes {takes} observations, this "
+                         f"workspace's policy contract {obs_dim}: export it from its own commit")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    torch.onnx.export(actor, (torch.zeros(1, OBS_DIM),), str(tmp), opset_version=OPSET,
+    torch.onnx.export(actor, (torch.zeros(1, obs_dim),), str(tmp), opset_version=OPSET,
                       input_names=[OBS_INPUT_NAME], output_names=[ACTION_OUTPUT_NAME],
                       dynamic_axes={OBS_INPUT_NAME: {0: "batch"}, ACTION_OUTPUT_NAME: {0: "batch"}},
                       dynamo=False)
@@ -156,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None,
                     help="default: <run dir>/exported/policy.onnx")
     ap.add_argument("--recorded", type=Path, default=None,
-                    help=".npy of recorded observations [N, 47] for the parity check")
+                    help=".npy of recorded observations [N, obs_dim] for the parity check")
     args = ap.parse_args(argv)
     out = args.out or args.checkpoint.parent / "exported" / "policy.onnx"
     recorded = np.load(args.recorded) if args.recorded else None

@@ -214,14 +214,21 @@ def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile:
                       fall_links: list[str] | None = None) -> list[dict]:
     """A gate's protocol (walking_gate.PROTOCOLS) on every tile; its metrics per family, level."""
     from athena_description import walking_gate as gate
-    from athena_train.evaluate import falls_by_cause, gate_env_cfg, rollout, summarize
+    from athena_train.evaluate import (
+        falls_by_cause,
+        gate_env_cfg,
+        model_contract,
+        rollout,
+        summarize,
+    )
     from athena_train.train import make_env_and_cfg
 
     proto = gate.PROTOCOLS[protocol]
+    contract = model_contract(checkpoints)
 
     def edit(c: object) -> None:
         tile_grid_cfg(c, per_tile, num_rows, pushes=True)
-        gate_env_cfg(c, c.scene.num_envs, proto, fall_links)
+        gate_env_cfg(c, c.scene.num_envs, proto, fall_links, contract)
 
     t0 = time.time()
     env, _ = make_env_and_cfg(task, None, device, seed, edit_env_cfg=edit)

@@ -272,6 +272,10 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
               + " ".join(f"{k}={os.environ[k]}" for k in MULTICAST_OFF), flush=True)
     device, seed = rank_device(device, rank), rank_seed(seed, rank)
     warm = warm_start.read_source(init_from) if init_from is not None else None  # refuse early
+    if warm is not None:
+        warm, widened = warm_start.fit_history(warm)
+        if widened:
+            print(f"[train] warm start: {widened}", flush=True)
     env, agent_cfg = make_env_and_cfg(task, num_envs, device, seed, physics)
     if max_iterations is not None:
         agent_cfg.max_iterations = max_iterations

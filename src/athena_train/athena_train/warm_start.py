@@ -18,6 +18,11 @@ checkpoint or the ONNX file) equal the new run's, the network's input and output
 the env's observation and action sizes, and for an ONNX source its embedded policy contract
 equals this workspace's (provenance aside).
 
+Observation history may grow: a source whose terms carry fewer past frames than this
+workspace's contract (e.g. contract version 1, the current frame only) is widened by
+:func:`fit_history`. Its weights take the newest frames; the weights of the older ones start at
+zero, so the widened actor acts exactly as the source did, and learns to use the past.
+
 Action noise: the fresh model's std is 1.0 (0.25 rad per joint through the action scale);
 a trained gait drowns in that. ``init_std`` sets the std after loading; default: the
 checkpoint's own for a ``.pt`` source, :data:`ONNX_INIT_STD` for an ONNX one (which carries
@@ -59,6 +64,7 @@ class WarmSource:
     activation: str | None  # None: unknown, the run's own is kept
     std: float | None  # the source's mean action std (None: not stored)
     contract_checked: str  # what was checked already (ONNX metadata)
+    history: dict[str, int] | None = None  # frames per observation term the actor takes
 
 
 def mlp_shape(state: dict, prefix: str = "mlp.") -> tuple[int, list[int], int]:
@@ -75,8 +81,21 @@ def _params_dir(path: Path) -> Path:
     return path.parent / "params"
 
 
-def _onnx_actor(path: Path) -> tuple[dict, str, str]:
-    """Actor state dict (normalizer + MLP), activation and contract note from an ONNX export."""
+def _without_history(contract: object) -> dict:
+    """The contract as a dict, without what :func:`fit_history` reconciles (and provenance)."""
+    d = asdict(contract)
+    for k in ("run_id", "git_commit", "extra", "contract_version"):
+        d.pop(k)
+    d["observation"] = [{k: v for k, v in t.items() if k != "history"}
+                        for t in d["observation"]]
+    return d
+
+
+def _onnx_actor(path: Path, check: bool = True) -> tuple[dict, str, str, dict[str, int]]:
+    """Actor state dict (normalizer + MLP), activation, contract note and history of an export.
+
+    ``check``: refuse a contract that differs from this workspace's beyond observation history.
+    """
     import onnx
     import torch
     from athena_description.model_metadata import read_onnx_metadata
@@ -84,12 +103,9 @@ def _onnx_actor(path: Path) -> tuple[dict, str, str]:
     from onnx import numpy_helper
 
     contract = read_onnx_metadata(path)
-    mine = default_policy_contract()
-    neutral = {"run_id": mine.run_id, "git_commit": mine.git_commit, "extra": mine.extra}
-    theirs = asdict(replace(contract, **neutral))
-    ours = asdict(mine)
+    theirs, ours = _without_history(contract), _without_history(default_policy_contract())
     diff = sorted(k for k in ours if ours[k] != theirs.get(k))
-    if diff:
+    if diff and check:
         raise WarmStartError(f"{path}: its policy contract differs from this workspace's in "
                              f"{', '.join(diff)}")
     model = onnx.load(str(path))
@@ -112,11 +128,29 @@ def _onnx_actor(path: Path) -> tuple[dict, str, str]:
     state.update({"obs_normalizer._mean": init["obs_normalizer._mean"],
                   "obs_normalizer._std": std, "obs_normalizer._var": std.square(),
                   "obs_normalizer.count": torch.tensor(ONNX_NORMALIZER_COUNT)})
-    return state, _ACTIVATIONS[acts.pop()], "ONNX policy contract equal"
+    history = {t.name: t.history for t in contract.observation}
+    return state, _ACTIVATIONS[acts.pop()], "ONNX policy contract equal (history aside)", history
 
 
-def read_source(path: Path) -> WarmSource:
-    """Load a warm-start source (``.pt`` checkpoint or ``.onnx`` export)."""
+def _yaml_history(path: Path) -> dict[str, int] | None:
+    """Frames per policy term in the ``params/env.yaml`` beside ``path`` (None: no file)."""
+    import yaml
+
+    env_yaml = _params_dir(path) / "env.yaml"
+    if not env_yaml.exists():
+        return None
+    with open(env_yaml, encoding="utf-8") as f:
+        policy = ((yaml.unsafe_load(f).get("observations") or {}).get("policy") or {})
+    return {k: max(1, int(v.get("history_length") or 0)) for k, v in policy.items()
+            if isinstance(v, dict) and "func" in v}
+
+
+def read_source(path: Path, check_contract: bool = True) -> WarmSource:
+    """Load a warm-start source (``.pt`` checkpoint or ``.onnx`` export).
+
+    ``check_contract`` False: take an ONNX export of another policy contract as it is (to
+    evaluate it, not to train from it).
+    """
     import torch
     import yaml
 
@@ -124,7 +158,7 @@ def read_source(path: Path) -> WarmSource:
     if not path.is_file():
         raise WarmStartError(f"warm-start source not found: {path}")
     if path.suffix == ".onnx":
-        actor, activation, note = _onnx_actor(path)
+        actor, activation, note, history = _onnx_actor(path, check_contract)
         critic, std = None, None
     else:
         try:
@@ -144,9 +178,67 @@ def read_source(path: Path) -> WarmSource:
             std = float(actor["distribution.std_param"].float().mean())
         elif "distribution.log_std_param" in actor:
             std = float(actor["distribution.log_std_param"].float().exp().mean())
+        history = _yaml_history(path)
     return WarmSource(path, actor, critic, mlp_shape(actor)[1],
                       mlp_shape(critic)[1] if critic is not None else None, activation, std,
-                      note)
+                      note, history)
+
+
+def fit_history(src: WarmSource, contract: object | None = None) -> tuple[WarmSource, str]:
+    """Widen the source's actor to ``contract``'s observation history (default: the workspace's).
+
+    Per term, the source's frames become the newest frames of the wider slice (first-layer
+    columns and normalizer statistics); the older frames get zero weights and the newest
+    frame's statistics. The critic is untouched (its observation has no history). Returns the
+    source unchanged when the histories already agree; WarmStartError when a term would lose
+    frames or the source's history is unknown.
+    """
+    import torch
+    from athena_description.policy_contract import default_policy_contract
+
+    contract = contract or default_policy_contract()
+    want = {t.name: t.history for t in contract.observation}
+    have = src.history
+    if have is None:
+        raise WarmStartError(f"{src.path}: the source's observation history is unknown (no "
+                             "params/env.yaml beside it)")
+    if have == want:
+        return src, ""
+    if list(have) != list(want):
+        raise WarmStartError(f"{src.path}: observation terms {list(have)} != {list(want)}")
+    shrink = [n for n in want if have[n] > want[n]]
+    if shrink:
+        frames = {n: (have[n], want[n]) for n in shrink}
+        raise WarmStartError(f"{src.path}: terms would lose past frames (have, want): {frames}")
+    w_key = next(k for k in sorted(src.actor) if k.startswith("mlp.") and k.endswith(".weight"))
+    w = src.actor[w_key]
+    old_dim = sum(t.size * have[t.name] for t in contract.observation)
+    if w.shape[1] != old_dim:
+        raise WarmStartError(f"{src.path}: actor input {w.shape[1]} != {old_dim}, the size its "
+                             f"history {have} gives")
+    cols, stat_cols, o, n = [], [], 0, 0  # new column -> old column (-1: a new, zero weight)
+    for t in contract.observation:
+        h0, h1, s = have[t.name], want[t.name], t.size
+        newest = o + (h0 - 1) * s
+        for f in range(h1):
+            k = f - (h1 - h0)  # the old frame this new frame is, if any
+            for i in range(s):
+                cols.append(o + k * s + i if k >= 0 else -1)
+                stat_cols.append(o + k * s + i if k >= 0 else newest + i)
+        o, n = o + h0 * s, n + h1 * s
+    cols_t, stat_t = torch.tensor(cols), torch.tensor(stat_cols)
+    actor = dict(src.actor)
+    wide = torch.zeros(w.shape[0], n, dtype=w.dtype)
+    keep = cols_t >= 0
+    wide[:, keep] = w[:, cols_t[keep]]
+    actor[w_key] = wide
+    for k in ("obs_normalizer._mean", "obs_normalizer._var", "obs_normalizer._std"):
+        if k in actor:
+            v = actor[k]
+            actor[k] = v[..., stat_t].clone()
+    note = (f"observation history widened {have} -> {want} ({old_dim} -> {n} inputs; older "
+            "frames start at zero weight)")
+    return replace(src, actor=actor, history=dict(want)), note
 
 
 def adopt_architecture(agent_cfg: object, src: WarmSource) -> str:
@@ -178,6 +270,8 @@ def check_contract(src: WarmSource, run_env_yaml: Path) -> str:
     groups = ["policy"] + (["critic"] if src.critic is not None else [])
     for g in groups:
         a, b = (theirs.get("observations") or {}).get(g), (ours.get("observations") or {}).get(g)
+        if g == "policy":  # fit_history reconciled the history (and checked it may grow)
+            a, b = _no_history_keys(a), _no_history_keys(b)
         if a != b:
             keys = sorted(k for k in set(a or {}) | set(b or {})
                           if (a or {}).get(k) != (b or {}).get(k))
@@ -189,6 +283,15 @@ def check_contract(src: WarmSource, run_env_yaml: Path) -> str:
                              f"{'; '.join(diff)}")
     return ", ".join(x for x in (src.contract_checked, "params/env.yaml observations "
                                  f"({'/'.join(groups)}) and actions equal") if x)
+
+
+def _no_history_keys(group: dict | None) -> dict | None:
+    """An env.yaml observation group without its terms' history settings."""
+    if group is None:
+        return None
+    return {k: ({kk: vv for kk, vv in v.items()
+                 if kk not in ("history_length", "flatten_history_dim")}
+                if isinstance(v, dict) else v) for k, v in group.items()}
 
 
 def _check_shapes(name: str, have: dict, want: dict) -> list[str]:

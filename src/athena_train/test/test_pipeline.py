@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("isaaclab", reason="needs the training stack (requirements/train.txt)")
 torch = pytest.importorskip("torch", reason="needs the training stack (requirements/train.txt)")
 
-from athena_description.policy_contract import ACTION_DIM, OBS_DIM, default_policy_contract  # noqa: E402
+from athena_description.policy_contract import ACTION_DIM, default_policy_contract  # noqa: E402
 from athena_description.robot_contract import load_robot_contract  # noqa: E402
 
 from athena_train import export as exporter  # noqa: E402
@@ -41,8 +41,9 @@ def env_and_cfg():
 def test_shapes(env_and_cfg) -> None:
     env, _ = env_and_cfg
     obs = env.get_observations()
-    assert obs["policy"].shape == (2, OBS_DIM)
-    assert obs["critic"].shape[0] == 2 and obs["critic"].shape[1] > OBS_DIM
+    frame = sum(t.size for t in default_policy_contract().observation)  # one frame: 47
+    assert obs["policy"].shape == (2, default_policy_contract().obs_dim)
+    assert obs["critic"].shape[0] == 2 and obs["critic"].shape[1] > frame
     assert env.num_actions == ACTION_DIM
     robot = env.unwrapped.scene["robot"]
     term = env.unwrapped.action_manager.get_term("joint_pos")
@@ -50,31 +51,42 @@ def test_shapes(env_and_cfg) -> None:
 
 
 def test_env_observation_equals_node_builder(env_and_cfg) -> None:
-    """The env's 47 values are what athena_policy_node builds from the same robot state."""
+    """The env's observation, past frames included, is what athena_policy_node builds.
+
+    The node's builder is fed the same robot state after every step, and reset where an
+    episode ended (random actions tip the robot over); after more steps than the history
+    holds, both carry the same frames in the same order.
+    """
     from athena_policy_node.observation import ObservationBuilder
 
     env, _ = env_and_cfg
     uenv = env.unwrapped
-    gen = torch.Generator().manual_seed(1)
-    for _ in range(7):  # move away from the default pose; raw actions beyond ±clip too
-        obs, *_ = env.step(torch.randn(2, ACTION_DIM, generator=gen) * 3.0)
-    obs = env.get_observations()["policy"]
     robot = uenv.scene["robot"]
     names = load_robot_contract().joint_names
     idx = [robot.joint_names.index(n) for n in names]
-    builder = ObservationBuilder(default_policy_contract())
-    raw = uenv.action_manager.get_term("joint_pos").raw_actions
+    contract = default_policy_contract()
+    builders = [ObservationBuilder(contract) for _ in range(2)]
+    built = [None, None]
+    term = uenv.action_manager.get_term("joint_pos")
+    gen = torch.Generator().manual_seed(1)
+    assert max(t.history for t in contract.observation) < 7
+    for _ in range(7):  # move away from the default pose; raw actions beyond ±clip too
+        obs, *_ = env.step(torch.randn(2, ACTION_DIM, generator=gen) * 3.0)
+        for e, builder in enumerate(builders):
+            if uenv.reset_buf[e]:  # the env reset: its history restarts, so does the node's
+                builder.reset()
+            built[e] = builder.build(
+                ang_vel=robot.data.root_ang_vel_b.torch[e].numpy(),
+                quat_xyzw=robot.data.root_quat_w.torch[e].numpy(),
+                cmd=uenv.command_manager.get_command("base_velocity")[e].numpy(),
+                phase_time=float(uenv.episode_length_buf[e]) * uenv.step_dt,
+                q=robot.data.joint_pos.torch[e, idx].numpy(),
+                qd=robot.data.joint_vel.torch[e, idx].numpy(),
+                last_action=np.clip(term.raw_actions[e].numpy(), -10.0, 10.0),
+            ).copy()
+    obs = env.get_observations()["policy"]  # reading again does not push a frame
     for e in range(2):
-        expected = builder.build(
-            ang_vel=robot.data.root_ang_vel_b.torch[e].numpy(),
-            quat_xyzw=robot.data.root_quat_w.torch[e].numpy(),
-            cmd=uenv.command_manager.get_command("base_velocity")[e].numpy(),
-            phase_time=float(uenv.episode_length_buf[e]) * uenv.step_dt,
-            q=robot.data.joint_pos.torch[e, idx].numpy(),
-            qd=robot.data.joint_vel.torch[e, idx].numpy(),
-            last_action=np.clip(raw[e].numpy(), -10.0, 10.0),
-        ).copy()
-        np.testing.assert_allclose(obs[e].numpy(), expected, atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(obs[e].numpy(), built[e], atol=1e-5, rtol=1e-5)
 
 
 def test_tracking_sees_every_physics_substep(env_and_cfg) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,11 +19,12 @@ import pytest
 torch = pytest.importorskip("torch", reason="needs the training stack (requirements/train.txt)")
 pytest.importorskip("rsl_rl", reason="needs the training stack (requirements/train.txt)")
 
-from athena_description.policy_contract import ACTION_DIM, OBS_DIM  # noqa: E402
+from athena_description.policy_contract import ACTION_DIM, default_policy_contract  # noqa: E402
 
 from athena_train import warm_start  # noqa: E402
 
 FLAT2 = Path(__file__).resolve().parents[1] / "policies" / "flat2"
+OBS_DIM = 47  # flat2's: policy contract version 1, the current frame only
 
 
 def _actor(src: warm_start.WarmSource, obs_dim: int = OBS_DIM) -> object:
@@ -157,6 +159,39 @@ def test_refuses_other_observations_or_no_params(tmp_path: Path) -> None:
         warm_start.check_contract(warm_start.read_source(lone), ours)
 
 
+def test_fit_history_widens_the_actor_and_keeps_what_it_does() -> None:
+    """flat2 (47 inputs) -> 215 (5 frames): same actions whatever the older frames hold."""
+    import onnxruntime as ort
+
+    src = warm_start.read_source(FLAT2 / "policy.onnx")
+    assert set(src.history.values()) == {1}
+    wide, note = warm_start.fit_history(src)
+    contract = default_policy_contract()
+    assert "47 -> 215" in note and wide.history == {t.name: t.history for t in
+                                                     contract.observation}
+    actor = _actor(wide, obs_dim=contract.obs_dim)
+    warm_start.load_into(SimpleNamespace(alg=_Alg(actor, _critic())), wide)
+    actor.eval()
+    rng = np.random.default_rng(3)
+    obs = rng.normal(0, 1, (32, OBS_DIM)).astype(np.float32)
+    stacked = rng.normal(0, 5, (32, contract.obs_dim)).astype(np.float32)  # older: anything
+    o = 0
+    for t in contract.observation:  # the newest frame of each term is flat2's value
+        n = contract.slices()[t.name].stop
+        stacked[:, n - t.size:n] = obs[:, o:o + t.size]
+        o += t.size
+    sess = ort.InferenceSession(str(FLAT2 / "policy.onnx"), providers=["CPUExecutionProvider"])
+    from tensordict import TensorDict
+
+    with torch.no_grad():
+        got = actor(TensorDict({"policy": torch.from_numpy(stacked)}, batch_size=[32])).numpy()
+    np.testing.assert_allclose(got, sess.run(["actions"], {"obs": obs})[0], atol=1e-4)
+    assert warm_start.fit_history(wide)[0] is wide  # nothing left to widen
+    with pytest.raises(warm_start.WarmStartError, match="lose past frames"):
+        warm_start.fit_history(wide, replace(contract, observation=tuple(
+            replace(t, history=1) for t in contract.observation)))
+
+
 def test_refuses_networks_that_do_not_fit() -> None:
     src = warm_start.read_source(FLAT2 / "policy.onnx")
     actor = _actor(src, obs_dim=OBS_DIM + 1)  # another observation size
@@ -192,10 +227,11 @@ def test_train_from_the_flat_onnx_on_the_cpu(tmp_path: Path) -> None:
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "critic fresh" in out.stdout and "ONNX policy contract equal" in out.stdout
+    assert "observation history widened" in out.stdout
     run = tmp_path / "athena_flat" / "warm"
     with open(run / "params" / "agent.yaml", encoding="utf-8") as f:
         assert yaml.unsafe_load(f)["actor"]["hidden_dims"] == [256, 128, 128]
-    src = warm_start.read_source(FLAT2 / "policy.onnx")
+    src, _ = warm_start.fit_history(warm_start.read_source(FLAT2 / "policy.onnx"))
     frozen = torch.load(run / "model_1.pt", weights_only=False)["actor_state_dict"]
     learnt = torch.load(run / "model_2.pt", weights_only=False)["actor_state_dict"]
     for k, v in src.actor.items():

@@ -1,7 +1,7 @@
 """athena velocity tracking: Isaac Lab's velocity task with the athena contracts.
 
 Subclasses ``isaaclab_tasks.core.velocity``'s env config and replaces what the contracts
-own: the robot, the 47-dim actor observation (read from the policy contract), the action
+own: the robot, the actor observation (read from the policy contract), the action
 law, command ranges, rates, body names; and local assets only (no cloud downloads).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from athena_description.policy_contract import default_policy_contract
+from athena_description.policy_contract import PolicyContract, default_policy_contract
 from athena_description.robot_contract import load_robot_contract
 from isaaclab.envs import mdp
 from isaaclab.managers import CurriculumTermCfg, SceneEntityCfg
@@ -50,20 +50,25 @@ def _ground_usd() -> str:
     return str(GROUND_USD)
 
 
-def contract_observation_group(noise: bool) -> ObsGroup:
+def contract_observation_group(noise: bool, history: bool = True,
+                               contract: PolicyContract | None = None) -> ObsGroup:
     """An observation group with exactly the policy contract's terms, in its order.
 
     obs[slice] = clip(scale × term): Isaac Lab applies ``scale`` and then ``clip`` per term.
     Noise (if on) is added before scaling, as Isaac Lab does, to the sensor-like terms.
+    ``history``: each term keeps the contract's number of frames (Isaac Lab's per-term
+    ``history_length``, flattened oldest first, refilled with the first frame after a reset,
+    as the node's ObservationBuilder does); False: the current frame only (the critic).
+    ``contract``: another model's policy contract (to evaluate it); default: the workspace's.
     """
-    pc = default_policy_contract()
+    pc = contract or default_policy_contract()
     names = load_robot_contract().joint_names
     noise_of = {"base_ang_vel": 0.2, "projected_gravity": 0.05, "joint_pos_rel": 0.01,
                 "joint_vel": 1.5}
 
     @configclass
     class ContractObsCfg(ObsGroup):
-        """The 47-dim actor observation."""
+        """The contract's actor observation."""
 
         def __post_init__(self) -> None:
             self.enable_corruption = noise
@@ -85,22 +90,28 @@ def contract_observation_group(noise: bool) -> ObsGroup:
                              "action_clip": pc.action_clip}),
         }[t.name]
         n = noise_of.get(t.name)
+        frames = t.history if history and t.history > 1 else 0  # 0: Isaac Lab's "no history"
         setattr(group, t.name, ObsTerm(
             func=func, params=params, scale=t.scale, clip=(-t.clip, t.clip),
-            noise=Unoise(n_min=-n, n_max=n) if n else None))
+            noise=Unoise(n_min=-n, n_max=n) if n else None, history_length=frames,
+            flatten_history_dim=True))
     return group
 
 
 @configclass
 class ObservationsCfg:
-    """Actor: the contract's 47 values. Critic: the same without noise, plus privileged state."""
+    """Actor: the contract's observation. Critic: its current frame without noise, privileged state.
+
+    The critic needs no history: it sees the state the history would let the actor infer
+    (base velocity and height; on rough ground the terrain).
+    """
 
     policy: ObsGroup = None
     critic: ObsGroup = None
 
     def __post_init__(self) -> None:
         self.policy = contract_observation_group(noise=True)
-        critic = contract_observation_group(noise=False)
+        critic = contract_observation_group(noise=False, history=False)
         critic.base_lin_vel = ObsTerm(func=mdp.base_lin_vel)
         critic.base_height = ObsTerm(func=mdp.base_pos_z)
         critic.all_joint_pos = ObsTerm(func=mdp.joint_pos_rel)
@@ -316,7 +327,7 @@ HEIGHT_SCAN_RESOLUTION_M = 0.1
 def critic_height_scan(update_period_s: float) -> tuple[RayCasterCfg, ObsTerm]:
     """A yaw-aligned ray-cast grid on the pelvis and the critic term that reads it.
 
-    Privileged (critic only): the policy contract stays the 47 blind values. Rays start 20 m
+    Privileged (critic only): the policy contract stays blind (proprioception only). Rays start 20 m
     above the pelvis and hit the generated terrain mesh (``/World/ground``) only, once per
     policy step.
     """
@@ -340,7 +351,7 @@ def critic_height_scan(update_period_s: float) -> tuple[RayCasterCfg, ObsTerm]:
 class AthenaRoughEnvCfg(AthenaFlatEnvCfg):
     """Athena-Velocity-Rough-v0: a terrain curriculum, stronger randomization, the same policy.
 
-    Blind actor: it gets the contract's 47 values, as on flat ground (athena has no terrain
+    Blind actor: it gets the contract's observation, as on flat ground (athena has no terrain
     sensor). The critic sees the flat task's privileged state and the terrain under and ahead
     of the robot (:func:`critic_height_scan`): the value of a state on stairs depends on the
     stairs, and a critic without them gave the actor advantages it could not tell from noise
