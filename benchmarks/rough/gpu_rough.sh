@@ -13,6 +13,7 @@
 # exported .onnx with params/ beside it, e.g. src/athena_train/policies/flat2/policy.onnx;
 # passed in both phases, train applies it only while the run has no checkpoint of its own);
 # INIT_STD, CRITIC_WARMUP: its --init_std and --critic_warmup. STAND=0: no standing check.
+# RESUME_FROM=DIR: continue a run kept from an earlier session (below).
 # EVAL_EXTRA="P ...": more policies for the second phase's evaluation (.pt or .onnx, e.g.
 # flat2's ONNX as a baseline); EVAL_PER_TILE: episodes per tile (default 5: 50 per family);
 # EVAL_PROTOCOL: walking (default) or robustness (athena_description.walking_gate).
@@ -36,6 +37,13 @@ newest() { ls "$run_dir"/model_*.pt 2>/dev/null | sed 's/.*model_\([0-9]*\)\.pt/
 # .warpcache/warpcache.tgz, ignored by git) replaces the cold compile on a fresh machine
 if [ -f .warpcache/warpcache.tgz ] && [ ! -d "$WARP_CACHE_PATH" ]; then
   tar -xzf .warpcache/warpcache.tgz -C "$HOME" && echo "[rough] warp cache unpacked from .warpcache"
+fi
+# RESUME_FROM=DIR: a run directory kept from an earlier session (model_<it>.pt, params/,
+# git.txt; e.g. benchmarks/results/rough4/resume), copied in on a machine holding no
+# checkpoint of RUN, so that a fresh machine continues that run instead of starting over
+if [ -n "${RESUME_FROM:-}" ] && [ -z "$(newest)" ]; then
+  mkdir -p "$run_dir" && cp -r "$RESUME_FROM"/. "$run_dir"/ \
+    && echo "[rough] run $run seeded from $RESUME_FROM (model_$(newest))"
 fi
 echo "[rough] phase $phase: $(left) s left; warp cache $(du -sh "$WARP_CACHE_PATH" 2>/dev/null | cut -f1)"
 if [ "$phase" = first ]; then

@@ -5,8 +5,9 @@
 The ONNX graph is the deterministic actor (observation normalizer included): input ``obs``
 [N, obs_dim] (the policy contract's), output ``actions`` [N, 23], dynamic batch, opset 17.
 The metadata carries the whole policy contract plus the run id and git commit. The export
-fails (exit 1, no file left) unless ONNX Runtime and torch agree to 1e-5 on random
-observations and on recorded ones.
+fails (exit 1, no file left) unless ONNX Runtime and torch agree to 1e-5 relative to the
+largest action (1e-5 absolute for actions within ±1) on random observations and on recorded
+ones.
 """
 
 from __future__ import annotations
@@ -83,7 +84,13 @@ def commit_of(checkpoint: Path) -> str:
 
 def parity_check(onnx_path: Path, actor: object, recorded: np.ndarray | None,
                  atol: float = PARITY_ATOL, obs_dim: int | None = None) -> float:
-    """Max |ORT - torch| over random and recorded observations; ParityError above ``atol``."""
+    """Worst |ORT - torch| / max(1, max |torch|) per batch; ParityError above ``atol``.
+
+    Relative, because float32 rounding grows with the values: random N(0, 1) observations
+    through the normalizer of a model whose observations vary little (a history of joint
+    velocities) give actions in the tens, where two correct runtimes differ by ~1e-5
+    absolutely (rough4's model_500: 2.3e-5).
+    """
     import onnxruntime as ort
     import torch
     from athena_description.policy_contract import default_policy_contract
@@ -95,19 +102,24 @@ def parity_check(onnx_path: Path, actor: object, recorded: np.ndarray | None,
                rng.normal(0, 1, (1, obs_dim)).astype(np.float32)]
     if recorded is not None:
         batches.append(np.asarray(recorded, dtype=np.float32).reshape(-1, obs_dim))
-    worst = 0.0
+    per_batch = []  # (relative, absolute, scale)
     for obs in batches:
         out_ort = sess.run(["actions"], {"obs": obs})[0]
         with torch.no_grad():
             out_torch = actor(torch.from_numpy(obs)).numpy()
-        worst = max(worst, float(np.abs(out_ort - out_torch).max()))
+        diff = float(np.abs(out_ort - out_torch).max())
+        scale = max(1.0, float(np.abs(out_torch).max()))
+        per_batch.append((diff / scale, diff, scale))
+    # NaN (a runtime producing NaN) counts as the worst
+    worst, worst_abs, scale_at_worst = max(per_batch, key=lambda b: np.nan_to_num(b[0], nan=np.inf))
     if not worst <= atol:
-        raise ParityError(f"ONNX Runtime vs torch max abs diff {worst:.3g} > {atol:g}")
+        raise ParityError(f"ONNX Runtime vs torch max abs diff {worst_abs:.3g} at actions up to "
+                          f"{scale_at_worst:.3g}: relative {worst:.3g} > {atol:g}")
     return worst
 
 
 def export(checkpoint: Path, out: Path, recorded: np.ndarray | None = None) -> tuple[Path, float]:
-    """Export ``checkpoint`` to ``out``; return (path, parity max abs diff)."""
+    """Export ``checkpoint`` to ``out``; return (path, parity: relative max diff)."""
     import onnx
     import torch
     from athena_description.model_metadata import embed_onnx_metadata
@@ -174,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     except ParityError as exc:
         print(f"[export] FAILED: {exc}", file=sys.stderr)
         return 1
-    print(f"[export] {path} (parity max abs diff {diff:.2e})")
+    print(f"[export] {path} (parity: max diff {diff:.2e} relative to the largest action)")
     return 0
 
 

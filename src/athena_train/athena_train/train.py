@@ -198,6 +198,7 @@ def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool,
     """
     from importlib.metadata import version
 
+    import torch
     from isaaclab.utils.io import dump_yaml
     from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
 
@@ -207,6 +208,10 @@ def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool,
         dump_yaml(str(run_dir / "params" / "env.yaml"), env.unwrapped.cfg)
         dump_yaml(str(run_dir / "params" / "agent.yaml"), agent_cfg)
         (run_dir / "git.txt").write_text(f"{git_commit()}\n", encoding="utf-8")
+    # torch.distributions validates a Normal's arguments at every construction, one host sync
+    # each (40 per PPO update, docs/profiling.md); a NaN policy is still caught by rsl-rl's
+    # check_for_nan on every step's actions. Process-wide: training builds no other ones.
+    torch.distributions.Distribution.set_default_validate_args(False)
     runner = runner_class()(env, agent_cfg.to_dict(), log_dir=str(run_dir),
                             device=agent_cfg.device)
     install_atomic_save(runner, _terrain_infos(env))

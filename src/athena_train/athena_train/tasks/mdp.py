@@ -35,11 +35,27 @@ def gait_phase(env: ManagerBasedRLEnv, period: float) -> torch.Tensor:
     return torch.stack((torch.sin(2 * math.pi * phi), torch.cos(2 * math.pi * phi)), dim=-1)
 
 
+_INDEX_CACHE: dict[tuple[str, tuple[int, ...]], torch.Tensor] = {}
+
+
+def _device_index(joint_ids: Sequence[int], device: torch.device) -> torch.Tensor:
+    """``joint_ids`` as a long tensor on ``device``, built once.
+
+    Indexing with a Python list copies the list to the GPU at every call (a host→device copy
+    and a sync per env step and term); a cached index tensor does neither.
+    """
+    key = (str(device), tuple(joint_ids))
+    if key not in _INDEX_CACHE:
+        _INDEX_CACHE[key] = torch.as_tensor(key[1], dtype=torch.long, device=device)
+    return _INDEX_CACHE[key]
+
+
 def clipped_last_action(env: ManagerBasedEnv, action_name: str, joint_ids: Sequence[int],
                         action_clip: float) -> torch.Tensor:
     """The policy's previous raw output for ``joint_ids``, clipped to ±action_clip."""
     raw = env.action_manager.get_term(action_name).raw_actions
-    return raw[:, list(joint_ids)].clamp(-action_clip, action_clip)
+    return raw.index_select(1, _device_index(joint_ids, raw.device)).clamp(-action_clip,
+                                                                           action_clip)
 
 
 # -- actions --------------------------------------------------------------------------------
@@ -65,6 +81,7 @@ class ContractJointPositionAction(JointPositionAction):
             if torch.is_tensor(self._offset) else torch.zeros(n, self.num_envs, self.action_dim,
                                                               device=self.device)
         self._delay = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        self._env_idx = torch.arange(self.num_envs, device=self.device)
         # body-frame (vx, vy, wz) of the base before each physics substep of this policy step
         self.substep_base_velocity = torch.zeros(env.cfg.decimation, self.num_envs, 3,
                                                  device=self.device)
@@ -78,8 +95,7 @@ class ContractJointPositionAction(JointPositionAction):
                                self._lower)
         self._history = torch.roll(self._history, 1, dims=0)
         self._history[0] = target
-        env_idx = torch.arange(self.num_envs, device=self.device)
-        self._processed_actions = self._history[self._delay, env_idx]
+        self._processed_actions = self._history[self._delay, self._env_idx]
         self._substep = 0
 
     def apply_actions(self) -> None:
