@@ -55,6 +55,7 @@ class RobotContract:
     torso_link: str
     foot_links: tuple[str, ...]
     termination_contact_links: tuple[str, ...]
+    fall_contact_links: tuple[str, ...]
     standing_base_height: float
 
     @property
@@ -153,6 +154,7 @@ def _parse(data: dict, source: str) -> RobotContract:
             torso_link=str(data["torso_link"]),
             foot_links=tuple(data["foot_links"]),
             termination_contact_links=tuple(data["termination_contact_links"]),
+            fall_contact_links=tuple(data["fall_contact_links"]),
             standing_base_height=float(data["standing_base_height"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -175,6 +177,10 @@ def _validate(c: RobotContract, source: str) -> None:
             raise ContractError(f"{source}: {j.name} has a non-positive limit, gain or armature")
         if sorted(abs(a) for a in j.axis) != [0.0, 0.0, 1.0]:
             raise ContractError(f"{source}: {j.name} axis {j.axis} is not a unit coordinate axis")
+    extra = set(c.fall_contact_links) - set(c.termination_contact_links)
+    if not c.fall_contact_links or extra:
+        raise ContractError(f"{source}: fall_contact_links must be a non-empty subset of "
+                            f"termination_contact_links (not in it: {sorted(extra)})")
 
 
 def load_robot_contract_from(path: Path) -> RobotContract:

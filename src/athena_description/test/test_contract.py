@@ -40,6 +40,24 @@ def test_g1_class_limits() -> None:
                   & (r.default_positions <= r.upper_limits))
 
 
+def test_fall_links_are_the_terrain_subset_of_the_termination_links(tmp_path) -> None:
+    """Pelvis and torso end a terrain episode; knees only a flat one; a stray link is refused."""
+    import yaml
+    from athena_description.robot_contract import load_robot_contract_from
+
+    from athena_description import paths
+
+    r = load_robot_contract()
+    assert r.fall_contact_links == ("pelvis", "torso_link")
+    assert set(r.fall_contact_links) < set(r.termination_contact_links)
+    data = yaml.safe_load(paths.robot_yaml().read_text(encoding="utf-8"))
+    data["fall_contact_links"] = ["pelvis", "left_ankle_roll_link"]
+    bad = tmp_path / "robot.yaml"
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ContractError, match="left_ankle_roll_link"):
+        load_robot_contract_from(bad)
+
+
 def test_pd_law_is_clipped_to_effort() -> None:
     r = load_robot_contract()
     q = r.default_positions

@@ -46,8 +46,11 @@ def gate_env_cfg(cfg: object, episodes: int, protocol: gate.Protocol = gate.WALK
     """Turn a training env config into a gate's evaluation conditions (``protocol``'s).
 
     ``fall_links``: the links whose contact ends an episode as a fall (default: the
-    training's ``base_contact`` links, knees included); e.g. ``["pelvis", "torso_link"]`` to
-    let a knee touch a stair's edge, as the MuJoCo evaluation (base height) does.
+    training's ``base_contact`` links: with the knees on the flat task, the robot contract's
+    ``fall_contact_links`` on the rough one); any of the robot contract's
+    ``termination_contact_links``, e.g. ``["pelvis", "torso_link"]`` to let a knee touch a
+    stair's edge, as the MuJoCo evaluation (base height) does, or all four on the rough task
+    to count knee contacts as rough1-rough4's training did.
     ``contract``: the evaluated model's policy contract (:func:`model_contract`): the actor's
     observation is built as it says (e.g. a version 1 model: no history).
     """
@@ -80,14 +83,16 @@ def gate_env_cfg(cfg: object, episodes: int, protocol: gate.Protocol = gate.WALK
 
 
 def split_contact_terminations(cfg: object, links: list[str] | None = None) -> None:
-    """One ``contact_<link>`` termination per link of ``base_contact``.
+    """One ``contact_<link>`` termination per link of ``base_contact``, or of ``links``.
 
-    ``links``: only these (each must be one of ``base_contact``'s); default: all of them.
+    ``links``: these instead (each one of the robot contract's ``termination_contact_links``,
+    which the contact sensor covers); default: ``base_contact``'s.
 
     The same episodes end at the same step (any link over the threshold), but the
     termination manager then says which link it was: a knee on a stair's edge and a torso on
     the ground are both "falls" to the training's termination, not to the eye.
     """
+    from athena_description.robot_contract import load_robot_contract
     from isaaclab.managers import SceneEntityCfg
     from isaaclab.managers import TerminationTermCfg as DoneTerm
 
@@ -96,13 +101,21 @@ def split_contact_terminations(cfg: object, links: list[str] | None = None) -> N
         return
     sensor = base.params["sensor_cfg"]
     have = [sensor.body_names] if isinstance(sensor.body_names, str) else list(sensor.body_names)
-    unknown = sorted(set(links or []) - set(have))
+    allowed = load_robot_contract().termination_contact_links
+    unknown = sorted(set(links or []) - set(allowed))
     if unknown:
-        raise ValueError(f"not base_contact links: {unknown} (it has {have})")
+        raise ValueError(f"not termination contact links: {unknown} (the robot contract's: "
+                         f"{list(allowed)})")
     for link in have if links is None else links:
         params = {**base.params, "sensor_cfg": SceneEntityCfg(sensor.name, body_names=[link])}
         setattr(cfg.terminations, f"contact_{link}", DoneTerm(func=base.func, params=params))
     cfg.terminations.base_contact = None
+
+
+def contact_fall_links(env: object) -> list[str]:
+    """The links whose contact ends an episode as a fall in ``env`` (its ``contact_<link>``)."""
+    return [n.removeprefix("contact_") for n in env.unwrapped.termination_manager.active_terms
+            if n.startswith("contact_")]
 
 
 def mark_first_cause(tm: object, names: list[str], cause: object, mask: object) -> None:
@@ -222,7 +235,7 @@ def evaluate(checkpoints: list[Path], task: str = "Athena-Velocity-Flat-v0",
         t0 = time.time()
         result = summarize(rollout(env, ckpt), proto)
         result.update(checkpoint=str(ckpt), task=task, simulator="isaaclab-newton-mjwarp",
-                      device=device, fall_links=fall_links or "training's base_contact",
+                      device=device, fall_links=contact_fall_links(env),
                       wall_s=round(time.time() - t0, 1))
         print(json.dumps(result), flush=True)
         results.append(result)
@@ -233,8 +246,10 @@ def evaluate(checkpoints: list[Path], task: str = "Athena-Velocity-Flat-v0",
 def add_fall_links_argument(ap: argparse.ArgumentParser) -> None:
     """``--fall_links LINK ...`` (gate_env_cfg's ``fall_links``), for evaluate and terrain_eval."""
     ap.add_argument("--fall_links", nargs="+", default=None, metavar="LINK",
-                    help="links whose contact ends an episode as a fall (default: the "
-                         "training's base_contact links, knees included)")
+                    help="links whose contact ends an episode as a fall, any of the robot "
+                         "contract's termination_contact_links (default: the task's "
+                         "base_contact links: knees included on the flat task, pelvis and "
+                         "torso on the rough one)")
 
 
 def main(argv: list[str] | None = None) -> int:

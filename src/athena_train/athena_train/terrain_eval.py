@@ -185,12 +185,23 @@ def summarize_stand(r: dict, levels: np.ndarray, families: list[str], steps: int
 def stand_check(task: str = ROUGH_TASK, per_tile: int = 4, steps: int = 50,
                 num_rows: int | None = None, device: str = "cuda:0", seed: int = 3,
                 physics: str | None = None) -> dict:
-    """Build the tile grid, stand with zero actions, summarize (JSON-ready)."""
+    """Build the tile grid, stand with zero actions, summarize (JSON-ready).
+
+    ``base_contact`` here is any of the robot contract's ``termination_contact_links``, knees
+    included: a robot in its default pose touches with none of them (the rough task's own
+    termination lets a knee touch).
+    """
+    from athena_description.robot_contract import load_robot_contract
+
     from athena_train.train import make_env_and_cfg
 
+    def edit(c: object) -> None:
+        tile_grid_cfg(c, per_tile, num_rows)
+        c.terminations.base_contact.params["sensor_cfg"].body_names = list(
+            load_robot_contract().termination_contact_links)
+
     t0 = time.time()
-    env, _ = make_env_and_cfg(task, None, device, seed, physics,
-                              edit_env_cfg=lambda c: tile_grid_cfg(c, per_tile, num_rows))
+    env, _ = make_env_and_cfg(task, None, device, seed, physics, edit_env_cfg=edit)
     build_s = time.time() - t0
     uenv = env.unwrapped
     levels, _, families = place_on_tiles(uenv)
@@ -215,6 +226,7 @@ def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile:
     """A gate's protocol (walking_gate.PROTOCOLS) on every tile; its metrics per family, level."""
     from athena_description import walking_gate as gate
     from athena_train.evaluate import (
+        contact_fall_links,
         falls_by_cause,
         gate_env_cfg,
         model_contract,
@@ -240,7 +252,7 @@ def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile:
         t1 = time.time()
         per_ep = rollout(env, ckpt)
         out = {"checkpoint": str(ckpt), "task": task, "protocol": protocol, "device": device,
-               "fall_links": fall_links or "training's base_contact",
+               "fall_links": contact_fall_links(env),
                "per_tile": per_tile, "num_envs": int(len(fam)), "env_build_s": round(build_s, 1),
                "all": summarize(per_ep, proto), "families": {}}
         for f in dict.fromkeys(families):

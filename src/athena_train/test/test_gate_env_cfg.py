@@ -46,7 +46,7 @@ def test_protocol_conditions_reach_the_env_config(name: str) -> None:
 
 
 def test_fall_links_choose_which_contacts_end_an_episode() -> None:
-    """``fall_links``: the knees may touch (a stair's edge) without ending the episode."""
+    """``fall_links``: which of the robot's contact links end an episode, whatever the task's."""
     import athena_train.tasks  # noqa: F401 - registers the tasks
     from athena_train.evaluate import gate_env_cfg
     from isaaclab_tasks.utils import load_cfg_from_registry
@@ -56,5 +56,14 @@ def test_fall_links_choose_which_contacts_end_an_episode() -> None:
     assert cfg.terminations.contact_pelvis is not None
     assert not hasattr(cfg.terminations, "contact_left_knee_link")
     cfg = load_cfg_from_registry("Athena-Velocity-Flat-v0", "env_cfg_entry_point")
-    with pytest.raises(ValueError, match="not base_contact links"):
+    with pytest.raises(ValueError, match="not termination contact links"):
         gate_env_cfg(cfg, 4, gate.WALKING, fall_links=["left_ankle_roll_link"])
+    # the rough task ends episodes on pelvis and torso only; its gate may count the knees
+    rough = load_cfg_from_registry("Athena-Velocity-Rough-v0", "env_cfg_entry_point")
+    gate_env_cfg(rough, 4, gate.ROBUSTNESS)
+    assert not hasattr(rough.terminations, "contact_left_knee_link")
+    assert rough.terminations.contact_torso_link is not None
+    rough = load_cfg_from_registry("Athena-Velocity-Rough-v0", "env_cfg_entry_point")
+    gate_env_cfg(rough, 4, gate.ROBUSTNESS, fall_links=["pelvis", "left_knee_link"])
+    assert rough.terminations.contact_left_knee_link is not None
+    assert not hasattr(rough.terminations, "contact_torso_link")

@@ -58,6 +58,16 @@ def test_rough_task_config_and_flat_unchanged() -> None:
     assert rough.scene.terrain.physics_material.dynamic_friction == pytest.approx(0.3)
     assert dr.push_velocity == pytest.approx(1.0) and rough.events.payload is not None
     assert flat.randomization.push_velocity == pytest.approx(0.5) and flat.events.payload is None
+    # terrain: pelvis or torso contact is a fall, a knee's a penalty; flat: the knees end it
+    from athena_description.robot_contract import load_robot_contract
+
+    robot = load_robot_contract()
+    links = lambda term: term.params["sensor_cfg"].body_names  # noqa: E731
+    assert links(rough.terminations.base_contact) == list(robot.fall_contact_links)
+    assert links(rough.rewards.undesired_contacts) == ["left_knee_link", "right_knee_link"]
+    assert rough.rewards.undesired_contacts.weight < 0
+    assert links(flat.terminations.base_contact) == list(robot.termination_contact_links)
+    assert flat.rewards.undesired_contacts is None
 
 
 def test_zero_action_standing_on_every_family(tmp_path: Path) -> None:

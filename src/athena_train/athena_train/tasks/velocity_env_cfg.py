@@ -360,7 +360,9 @@ class AthenaRoughEnvCfg(AthenaFlatEnvCfg):
     and down, boxes, random rough, slopes up and down; 10 levels), robots promoted or demoted
     by the distance they walk (Isaac Lab's ``terrain_levels_vel``). Physics: the
     ``newton_rough`` preset (Newton's collision pipeline: a triangle mesh collides as a mesh,
-    not as its convex hull). Rewards and terminations: the flat task's.
+    not as its convex hull). Rewards and terminations: the flat task's, except that only the
+    robot contract's ``fall_contact_links`` (pelvis, torso) end an episode and a knee touching
+    costs a penalty (from rough5 on; rough1-rough4 ended episodes on knee contact too).
     """
 
     randomization: DomainRandomizationCfg = RoughRandomizationCfg()
@@ -373,6 +375,18 @@ class AthenaRoughEnvCfg(AthenaFlatEnvCfg):
         self.scene.terrain.terrain_generator = rough_terrains_cfg()
         self.scene.terrain.max_init_terrain_level = 2
         self.curriculum.terrain_levels = CurriculumTermCfg(func=vel_mdp.terrain_levels_vel)
+        # A knee on a stair's edge is a stumble, not a fall: only the pelvis and torso end an
+        # episode here, the knees cost a penalty while they touch. With the knees ending it
+        # (rough3) half of the knee-on-stair endings were robots that had not fallen
+        # (docs/training.md, rough3), and the curriculum learned to avoid stairs, not climb.
+        robot = load_robot_contract()
+        knees = [b for b in robot.termination_contact_links if b not in robot.fall_contact_links]
+        self.terminations.base_contact.params["sensor_cfg"].body_names = list(
+            robot.fall_contact_links)
+        self.rewards.undesired_contacts = RewTerm(
+            func=mdp.undesired_contacts, weight=-1.0,
+            params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=knees),
+                    "threshold": 1.0})
         self.scene.height_scanner, self.observations.critic.height_scan = critic_height_scan(
             self.decimation * self.sim.dt)
         # 8192 worlds, as on flat ground (env-steps/s nearly double, the step is host-bound)
