@@ -148,7 +148,8 @@ def main() -> int:
     ap.add_argument("--run_dir", type=Path, required=True)
     ap.add_argument("--stand", type=Path, default=None,
                     help="terrain_eval stand JSON (left out: a run without the standing check)")
-    ap.add_argument("--eval", type=Path, nargs="+", required=True)
+    ap.add_argument("--eval", type=Path, nargs="*", default=[],
+                    help="terrain_eval policy JSONs (GPU or CPU evaluations of the run)")
     ap.add_argument("--probe", default="probe4096")
     ap.add_argument("--curves_dir", type=Path, default=None,
                     help="default: benchmarks/results/<run>")
