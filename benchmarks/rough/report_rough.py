@@ -133,12 +133,15 @@ def plot(sc: dict, evals: list[dict], out: Path) -> None:
     ax = axes.flat[7]
     for ev in evals:
         fams = list(ev["families"])
+        links = ev.get("fall_links")  # a list since the JSON names them
         ax.plot(fams, [ev["families"][f]["fall_rate"] for f in fams], "o-",
-                label=Path(ev["checkpoint"]).stem)
+                label=Path(ev["checkpoint"]).stem + (
+                    f", falls: {'+'.join(b.removesuffix('_link') for b in links)}"
+                    if isinstance(links, list) else ""))
     protos = sorted({ev.get("protocol", "walking") for ev in evals})
     ax.set_title(f"{'/'.join(protos)} protocol per family: fall rate")
     ax.tick_params(axis="x", rotation=45)
-    ax.legend()
+    ax.legend(fontsize=6)
     report.save(fig, out)
 
 
