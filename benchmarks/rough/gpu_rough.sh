@@ -39,7 +39,7 @@ if [ -f .warpcache/warpcache.tgz ] && [ ! -d "$WARP_CACHE_PATH" ]; then
   tar -xzf .warpcache/warpcache.tgz -C "$HOME" && echo "[rough] warp cache unpacked from .warpcache"
 fi
 # RESUME_FROM=DIR: a run directory kept from an earlier session (model_<it>.pt, params/,
-# git.txt; e.g. benchmarks/results/rough4/resume), copied in on a machine holding no
+# git.txt; e.g. benchmarks/results/rough4), copied in on a machine holding no
 # checkpoint of RUN, so that a fresh machine continues that run instead of starting over
 if [ -n "${RESUME_FROM:-}" ] && [ -z "$(newest)" ]; then
   mkdir -p "$run_dir" && cp -r "$RESUME_FROM"/. "$run_dir"/ \

@@ -376,9 +376,9 @@ class AthenaRoughEnvCfg(AthenaFlatEnvCfg):
         self.scene.terrain.max_init_terrain_level = 2
         self.curriculum.terrain_levels = CurriculumTermCfg(func=vel_mdp.terrain_levels_vel)
         # A knee on a stair's edge is a stumble, not a fall: only the pelvis and torso end an
-        # episode here, the knees cost a penalty while they touch. With the knees ending it
-        # (rough3) half of the knee-on-stair endings were robots that had not fallen
-        # (docs/training.md, rough3), and the curriculum learned to avoid stairs, not climb.
+        # episode here, the knees cost a penalty while they touch. With the knees ending it,
+        # about half of rough3's knee-on-stair endings were robots that had not fallen
+        # (docs/training.md, rough3).
         robot = load_robot_contract()
         knees = [b for b in robot.termination_contact_links if b not in robot.fall_contact_links]
         self.terminations.base_contact.params["sensor_cfg"].body_names = list(
