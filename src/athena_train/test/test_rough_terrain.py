@@ -68,6 +68,13 @@ def test_rough_task_config_and_flat_unchanged() -> None:
     assert rough.rewards.undesired_contacts.weight < 0
     assert links(flat.terminations.base_contact) == list(robot.termination_contact_links)
     assert flat.rewards.undesired_contacts is None
+    # curriculum: judged on falls and on the tracking reward the gate's error corresponds to
+    from athena_train.tasks.mdp import terrain_levels_tracking
+
+    cur = rough.curriculum.terrain_levels
+    assert cur.func is terrain_levels_tracking and flat.curriculum.terrain_levels is None
+    track = getattr(rough.rewards, cur.params.get("track_term", "track_lin_vel_xy_exp"))
+    assert track.weight > 0 and "std" in track.params
 
 
 def test_zero_action_standing_on_every_family(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 Unit tests on a stand-in env (the importer's tensors, a curriculum manager that counts), then
 the real rough task on the CPU in a subprocess (this module's process may hold another Isaac
 Lab env): a small curriculum grid, levels through a checkpoint and ``prepare_runner(resume)``,
-robots reset onto their restored tiles without the curriculum moving them.
+robots reset onto their restored tiles without the curriculum moving them; then the task's
+curriculum at real episode ends (a fall and a robot that does not track go down, one that
+stands and tracks goes up).
 """
 
 from __future__ import annotations
@@ -114,6 +116,10 @@ def _real_env_round_trip(tmp: Path) -> None:
         cfg.scene.terrain.max_init_terrain_level = 0
         cfg.randomization.pushes = False
         cfg.apply_randomization()
+        # the curriculum check below: commands only where it writes them
+        cmd = cfg.commands.base_velocity
+        cmd.ranges.lin_vel_x = cmd.ranges.lin_vel_y = cmd.ranges.ang_vel_z = (0.0, 0.0)
+        cmd.rel_standing_envs = 0.0
 
     env, agent_cfg = trainer.make_env_and_cfg("Athena-Velocity-Rough-v0", 12, "cpu", 3,
                                               edit_env_cfg=small_grid)
@@ -141,8 +147,37 @@ def _real_env_round_trip(tmp: Path) -> None:
     assert t.terrain_levels.tolist() == [0] * 12
     trainer.prepare_runner(env, copy.deepcopy(agent_cfg), run_dir, resume=True)
     assert t.terrain_levels.tolist() == [2] * 12, t.terrain_levels
-    env.close()
     print("round trip ok")
+    _curriculum_judges_falls_and_tracking(env)
+    env.close()
+
+
+def _curriculum_judges_falls_and_tracking(env: object) -> None:
+    """The task's curriculum at real episode ends: 12 robots on level 1 of 0-2, zero actions, 0.5 s.
+
+    Robots 0-3 are commanded 1 m/s and do not walk (demoted: no tracking), 4-7 are thrown on
+    their backs (demoted: a fall, ended by bad_orientation), 8-11 stand with a zero command
+    (promoted: upright, tracking). The thrown robots' second episodes have not ended when the
+    others time out. 0.5 s: zero actions have no balance, and a robot left standing in its
+    default pose tips over by itself on some tiles within ~1 s (test_rough_terrain).
+    """
+    u = env.unwrapped
+    u.cfg.episode_length_s = 0.5  # max_episode_length reads it: 25 steps
+    robot, t = u.scene["robot"], u.scene.terrain
+    one = terrain_state.capture(env)
+    one["levels"][:] = 1  # the middle row: the top one's robots go to a random level
+    terrain_state.restore(env, one)  # resets every env, without the curriculum
+    u.command_manager.get_term("base_velocity").vel_command_b[:4, 0] = 1.0
+    zero = torch.zeros(u.num_envs, u.action_manager.total_action_dim, device=u.device)
+    for step in range(u.max_episode_length + 2):
+        if step == 3:
+            pose = robot.data.root_pose_w.torch[4:8].clone()
+            pose[:, 2] += 0.3
+            pose[:, 3:] = torch.tensor([1.0, 0.0, 0.0, 0.0])  # (x, y, z, w): rolled 180 deg
+            robot.write_root_pose_to_sim_index(root_pose=pose, env_ids=torch.arange(4, 8))
+        u.step(zero)
+    assert t.terrain_levels.tolist() == [0] * 8 + [2] * 4, t.terrain_levels
+    print("curriculum ok")
 
 
 def test_real_rough_env_levels_survive_a_resume(tmp_path: Path) -> None:
@@ -152,6 +187,7 @@ def test_real_rough_env_levels_survive_a_resume(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "terrain levels restored (per env): mean 2.00" in out.stdout
     assert "round trip ok" in out.stdout
+    assert "curriculum ok" in out.stdout
 
 
 if __name__ == "__main__":

@@ -357,8 +357,10 @@ class AthenaRoughEnvCfg(AthenaFlatEnvCfg):
     stairs, and a critic without them gave the actor advantages it could not tell from noise
     (rough1 and rough2: the action std rose from 0.5 to 1.0, tracking stayed at 0.34 m/s).
     Terrain: :mod:`athena_train.tasks.terrains` (stairs up
-    and down, boxes, random rough, slopes up and down; 10 levels), robots promoted or demoted
-    by the distance they walk (Isaac Lab's ``terrain_levels_vel``). Physics: the
+    and down, boxes, random rough, slopes up and down; 10 levels), robots promoted when they
+    end an episode upright and tracking the command, demoted when they fall or do not track
+    (:func:`athena_train.tasks.mdp.terrain_levels_tracking`, from rough6 on; rough1-rough5
+    used Isaac Lab's distance rule, ``terrain_levels_vel``). Physics: the
     ``newton_rough`` preset (Newton's collision pipeline: a triangle mesh collides as a mesh,
     not as its convex hull). Rewards and terminations: the flat task's, except that only the
     robot contract's ``fall_contact_links`` (pelvis, torso) end an episode and a knee touching
@@ -374,7 +376,9 @@ class AthenaRoughEnvCfg(AthenaFlatEnvCfg):
         self.scene.terrain.usd_path = None
         self.scene.terrain.terrain_generator = rough_terrains_cfg()
         self.scene.terrain.max_init_terrain_level = 2
-        self.curriculum.terrain_levels = CurriculumTermCfg(func=vel_mdp.terrain_levels_vel)
+        # promoted when a robot stays up and tracks, demoted when it falls or does not
+        # (rough1-rough5: Isaac Lab's distance rule, athena_mdp.terrain_levels_tracking says why)
+        self.curriculum.terrain_levels = CurriculumTermCfg(func=athena_mdp.terrain_levels_tracking)
         # A knee on a stair's edge is a stumble, not a fall: only the pelvis and torso end an
         # episode here, the knees cost a penalty while they touch. With the knees ending it,
         # about half of rough3's knee-on-stair endings were robots that had not fallen
