@@ -75,6 +75,10 @@ def test_rough_task_config_and_flat_unchanged() -> None:
     assert cur.func is terrain_levels_tracking and flat.curriculum.terrain_levels is None
     track = getattr(rough.rewards, cur.params.get("track_term", "track_lin_vel_xy_exp"))
     assert track.weight > 0 and "std" in track.params
+    # a zero command means stand: the legs' deviation from the default pose costs
+    stand = rough.rewards.stand_still
+    assert stand.weight < 0 and stand.params["command_name"] == "base_velocity"
+    assert not hasattr(flat.rewards, "stand_still")
 
 
 def test_zero_action_standing_on_every_family(tmp_path: Path) -> None:

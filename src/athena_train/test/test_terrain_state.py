@@ -5,7 +5,7 @@ the real rough task on the CPU in a subprocess (this module's process may hold a
 Lab env): a small curriculum grid, levels through a checkpoint and ``prepare_runner(resume)``,
 robots reset onto their restored tiles without the curriculum moving them; then the task's
 curriculum at real episode ends (a fall and a robot that does not track go down, one that
-stands and tracks goes up).
+stands and tracks goes up), and its stand_still term (paid under a zero command only).
 """
 
 from __future__ import annotations
@@ -149,6 +149,7 @@ def _real_env_round_trip(tmp: Path) -> None:
     assert t.terrain_levels.tolist() == [2] * 12, t.terrain_levels
     print("round trip ok")
     _curriculum_judges_falls_and_tracking(env)
+    _stand_still_costs_only_under_a_stand_command(env)
     env.close()
 
 
@@ -180,6 +181,20 @@ def _curriculum_judges_falls_and_tracking(env: object) -> None:
     print("curriculum ok")
 
 
+def _stand_still_costs_only_under_a_stand_command(env: object) -> None:
+    """The rough task's stand_still term: paid under a zero command, not when turning."""
+    u = env.unwrapped
+    cmd = u.command_manager.get_term("base_velocity").vel_command_b
+    cmd[:] = 0.0
+    cmd[1, 2] = 0.5  # turn on the spot: takes steps, costs nothing
+    cmd[2, 0] = 0.5  # walk
+    u.step(torch.zeros(u.num_envs, u.action_manager.total_action_dim, device=u.device))
+    term = u.reward_manager.get_term_cfg("stand_still")
+    cost = term.func(u, **term.params)
+    assert float(cost[0]) > 0.0 and float(cost[1]) == 0.0 and float(cost[2]) == 0.0, cost
+    print("stand_still ok")
+
+
 def test_real_rough_env_levels_survive_a_resume(tmp_path: Path) -> None:
     pytest.importorskip("isaaclab", reason="needs the training stack (requirements/train.txt)")
     out = subprocess.run([sys.executable, __file__, str(tmp_path)], capture_output=True,
@@ -188,6 +203,7 @@ def test_real_rough_env_levels_survive_a_resume(tmp_path: Path) -> None:
     assert "terrain levels restored (per env): mean 2.00" in out.stdout
     assert "round trip ok" in out.stdout
     assert "curriculum ok" in out.stdout
+    assert "stand_still ok" in out.stdout
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 from athena_description.policy_contract import default_policy_contract
 from isaaclab.envs import ManagerBasedEnv, ManagerBasedRLEnv
+from isaaclab.envs import mdp as isaac_mdp
 from isaaclab.envs.mdp.actions.actions_cfg import JointPositionActionCfg
 from isaaclab.envs.mdp.actions.joint_actions import JointPositionAction
 from isaaclab.managers import ManagerTermBase, SceneEntityCfg
@@ -157,6 +158,21 @@ def track_ang_vel_z_substep_exp(env: ManagerBasedRLEnv, command_name: str, std: 
     cmd = env.command_manager.get_command(command_name)[:, 2]
     err = torch.square(v[..., 2] - cmd.unsqueeze(0))
     return torch.exp(-err / std**2).mean(dim=0)
+
+
+def stand_still_joint_deviation_l1(env: ManagerBasedRLEnv, command_name: str,
+                                   asset_cfg: SceneEntityCfg, lin_threshold: float = 0.06,
+                                   yaw_threshold: float = 0.06) -> torch.Tensor:
+    """Σ |q − q_default| over ``asset_cfg``'s joints while the command says stand, else 0.
+
+    Stand = ‖v_xy,cmd‖ < ``lin_threshold`` (m/s) and |ω_z,cmd| < ``yaw_threshold`` (rad/s).
+    Isaac Lab's term of the same name looks at the xy command only, so turning on the spot,
+    which takes steps, would pay it too.
+    """
+    cmd = env.command_manager.get_command(command_name)
+    stand = (torch.linalg.norm(cmd[:, :2], dim=1) < lin_threshold) & (cmd[:, 2].abs()
+                                                                      < yaw_threshold)
+    return isaac_mdp.joint_deviation_l1(env, asset_cfg) * stand
 
 
 # -- curriculum -----------------------------------------------------------------------------

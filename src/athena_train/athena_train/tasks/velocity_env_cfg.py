@@ -35,6 +35,7 @@ from athena_train.tasks.terrains import rough_terrains_cfg
 
 GROUND_USD = Path(__file__).resolve().parents[2] / "config" / "ground.usda"
 FEET = ".*_ankle_roll_link"
+LEG_JOINTS = (".*_hip_.*", ".*_knee_joint", ".*_ankle_.*")
 
 
 def _ground_usd() -> str:
@@ -243,7 +244,7 @@ class AthenaFlatEnvCfg(LocomotionVelocityRoughEnvCfg):
             "robot", joint_names=[".*_hip_.*", ".*_knee_joint"])
         self.rewards.dof_torques_l2.weight = -2.0e-6
         self.rewards.dof_torques_l2.params["asset_cfg"] = SceneEntityCfg(
-            "robot", joint_names=[".*_hip_.*", ".*_knee_joint", ".*_ankle_.*"])
+            "robot", joint_names=list(LEG_JOINTS))
         # terminations: contact of the contract's links, bad orientation, timeout
         self.terminations.base_contact.params["sensor_cfg"].body_names = list(
             robot.termination_contact_links)
@@ -364,7 +365,8 @@ class AthenaRoughEnvCfg(AthenaFlatEnvCfg):
     ``newton_rough`` preset (Newton's collision pipeline: a triangle mesh collides as a mesh,
     not as its convex hull). Rewards and terminations: the flat task's, except that only the
     robot contract's ``fall_contact_links`` (pelvis, torso) end an episode and a knee touching
-    costs a penalty (from rough5 on; rough1-rough4 ended episodes on knee contact too).
+    costs a penalty (from rough5 on; rough1-rough4 ended episodes on knee contact too); with a
+    zero command the legs' distance from the default pose costs a penalty (from rough6 on).
     """
 
     randomization: DomainRandomizationCfg = RoughRandomizationCfg()
@@ -391,6 +393,13 @@ class AthenaRoughEnvCfg(AthenaFlatEnvCfg):
             func=mdp.undesired_contacts, weight=-1.0,
             params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=knees),
                     "threshold": 1.0})
+        # a zero command means stand: leg joints away from the default pose cost 0.4 per rad and
+        # second (Isaac Lab's Digit rough weight). rough5, without it, stepped in place and
+        # drifted up to 0.92 m in 20 s under the stand protocol (rough4: 0.094 m)
+        self.rewards.stand_still = RewTerm(
+            func=athena_mdp.stand_still_joint_deviation_l1, weight=-0.4,
+            params={"command_name": "base_velocity",
+                    "asset_cfg": SceneEntityCfg("robot", joint_names=list(LEG_JOINTS))})
         self.scene.height_scanner, self.observations.critic.height_scan = critic_height_scan(
             self.decimation * self.sim.dt)
         # 8192 worlds, as on flat ground (env-steps/s nearly double, the step is host-bound)
