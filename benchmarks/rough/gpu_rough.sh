@@ -13,6 +13,7 @@
 # exported .onnx with params/ beside it, e.g. src/athena_train/policies/flat2/policy.onnx;
 # passed in both phases, train applies it only while the run has no checkpoint of its own);
 # INIT_STD, CRITIC_WARMUP: its --init_std and --critic_warmup. STAND=0: no standing check.
+# MAX_ITERATIONS: the run's total iterations (below).
 # RESUME_FROM=DIR: continue a run kept from an earlier session (below).
 # EVAL_EXTRA="P ...": more policies for the second phase's evaluation (.pt or .onnx, e.g.
 # flat2's ONNX as a baseline); EVAL_PER_TILE: episodes per tile (default 5: 50 per family);
@@ -26,6 +27,9 @@ warm=()
 [ -n "${INIT_FROM:-}" ] && warm+=(--init_from "$INIT_FROM")
 [ -n "${INIT_STD:-}" ] && warm+=(--init_std "$INIT_STD")
 [ -n "${CRITIC_WARMUP:-}" ] && warm+=(--critic_warmup "$CRITIC_WARMUP")
+# MAX_ITERATIONS=N: train's --max_iterations (the run's total; the task's agent config says
+# 3000, which a run continued across sessions, like rough4 -> rough5 -> rough6, reaches)
+[ -n "${MAX_ITERATIONS:-}" ] && warm+=(--max_iterations "$MAX_ITERATIONS")
 root="$(pwd)"
 export PYTHONPATH="$HOME/site:$root/src/athena_description:$root/src/athena_train"
 export PYTHONUNBUFFERED=1 WARP_CACHE_PATH="$HOME/warpcache"

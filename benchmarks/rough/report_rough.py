@@ -7,10 +7,12 @@
 ``gpu_<run>_*.csv``, ``stand_gpu.json``, ``eval_families.json``, ``train_probe<N>_*.log``);
 ``--run_dir`` the run's params and TensorBoard events (``run_<run>.tar`` of the last call).
 ``--stand`` may be left out (a run with ``STAND=0``); ``--run`` names the run (default
-rough1). Writes ``benchmarks/results/rough_train_h200.json`` (rough1; another run:
-``<run>_train_h200.json``) and ``<--curves_dir>/curves.png`` (default
-``benchmarks/results/<run>/``); a segment's warm-start and terrain-level lines from train's log
-go under its ``train_notes``. Every
+rough1); ``--first_cache warm`` when the first call unpacked an earlier run's kernel cache;
+``--levels_from CKPT ...`` tabulates the terrain levels saved in checkpoints, per family;
+``--device_note`` says where device time went that no log shows. Writes
+``benchmarks/results/rough_train_h200.json`` (rough1; another run: ``<run>_train_h200.json``)
+and ``<--curves_dir>/curves.png`` (default ``benchmarks/results/<run>/``); a segment's
+warm-start and terrain-level lines from train's log go under its ``train_notes``. Every
 figure is read from those files; the old pipeline's 0.69 s/it at 4096 envs is issue 17's
 measurement, quoted, not re-measured here.
 """
@@ -95,12 +97,15 @@ def curves(sc: dict, every: int) -> list[dict]:
             "policy_mean_std": "Policy/mean_std",
             "episode_reward_track_lin_vel_xy": "Episode_Reward/track_lin_vel_xy_exp",
             "episode_reward_track_ang_vel_z": "Episode_Reward/track_ang_vel_z_exp",
-            "episode_reward_action_rate": "Episode_Reward/action_rate_l2"}
+            "episode_reward_action_rate": "Episode_Reward/action_rate_l2",
+            "episode_reward_knee_contact": "Episode_Reward/undesired_contacts"}
     d = {k: dict(sc.get(t, [])) for k, t in tags.items()}
     term = {k: dict(sc.get(f"Episode_Termination/{k}", [])) for k in TERMS}
     last = max(d["mean_episode_length"]) if d["mean_episode_length"] else -1
+    # a run resumed from another's checkpoint (rough5 from rough4's 975) logs from there on
+    first = min(d["mean_episode_length"]) if d["mean_episode_length"] else 0
     out = []
-    for it in sorted({*range(0, last + 1, every), last}):
+    for it in sorted({*range(-(-first // every) * every, last + 1, every), first, last}):
         row = {"it": it}
         for k, v in d.items():
             if it in v:
@@ -110,6 +115,26 @@ def curves(sc: dict, every: int) -> list[dict]:
             for k in TERMS:
                 row[f"share_ended_{k}"] = round(term[k].get(it, 0.0) / total, 4)
         out.append(row)
+    return out
+
+
+def levels_by_family(checkpoint: Path) -> dict:
+    """Mean level and robots per level (0-9) of each family, from a checkpoint's saved levels.
+
+    The flat family is the same at every level: its levels show where the curriculum rule
+    puts robots for which the ground is no obstacle.
+    """
+    import torch
+    from athena_train.tasks.terrains import column_families, rough_terrains_cfg
+
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)["infos"]["terrain"]
+    family = column_families(rough_terrains_cfg(*saved["grid"]))
+    out: dict[str, dict] = {}
+    for name in dict.fromkeys(family):
+        cols = [c for c, f in enumerate(family) if f == name]
+        lv = saved["levels"].long()[torch.isin(saved["types"].long(), torch.tensor(cols))]
+        out[name] = {"robots": int(lv.numel()), "mean_level": round(float(lv.float().mean()), 2),
+                     "robots_per_level": torch.bincount(lv, minlength=saved["grid"][0]).tolist()}
     return out
 
 
@@ -163,6 +188,13 @@ def main() -> int:
                     help="the commit whose working tree the device ran")
     ap.add_argument("--device_s", type=float, default=None,
                     help="device time the session used (the tool's lease figures)")
+    ap.add_argument("--levels_from", type=Path, nargs="*", default=[],
+                    help="checkpoints whose saved terrain levels to tabulate per family")
+    ap.add_argument("--device_note", default=None,
+                    help="what the device time went to, where not all of it is in the logs")
+    ap.add_argument("--first_cache", choices=("cold", "warm"), default="cold",
+                    help="the warp kernel cache of the first segment: warm when an earlier "
+                         "run's cache was carried in (gpu_rough.sh's .warpcache)")
     args = ap.parse_args()
     results = ROOT / "benchmarks" / "results"
     args.curves_dir = args.curves_dir or results / args.run
@@ -172,16 +204,18 @@ def main() -> int:
         env_yaml = yaml.unsafe_load(f)
 
     segs = report.segments(args.device_dir, args.run)
+    cold = args.first_cache == "cold"
+    first_cache = ("warm (an earlier run's kernel cache, carried in)" if not cold else
+                   "cold (first run on the machine; the standing check compiled the same "
+                   "kernels in a concurrent process)" if args.stand else
+                   "cold (first run on the machine)")
     seg_out = []
     for i, s in enumerate(segs):
         times = iteration_times(Path(s["log"]))
         notes = train_notes(Path(s["log"]))
         seg_out.append({
             "log": Path(s["log"]).name, "num_envs": s["num_envs"], "gpu": s["gpu"],
-            "warp_kernel_cache": ("cold (first run on the machine; the standing check compiled "
-                                  "the same kernels in a concurrent process)" if args.stand
-                                  else "cold (first run on the machine)") if i == 0 else
-                                 "warm (same machine, earlier call)",
+            "warp_kernel_cache": first_cache if i == 0 else "warm (same machine, earlier call)",
             **({"train_notes": notes} if notes else {}),
             "resumed_from_checkpoint": s["resumed_from_checkpoint"],
             "startup_s": s["startup_s"],
@@ -235,15 +269,20 @@ def main() -> int:
         "physics_preset": env_yaml["physics_preset"],
         "use_mujoco_contacts": env_yaml["sim"]["physics"]["solver_cfg"]["use_mujoco_contacts"],
         "device_time_used_s": args.device_s,
+        **({"device_note": args.device_note} if args.device_note else {}),
         "env_build": {
-            "training_startup_s_cold_cache": segs[0]["startup_s"],
-            "training_first_iteration_s_cold_cache": seg_out[0]["first_iteration_s"],
-            "training_startup_s_warm_cache": [s["startup_s"] for s in segs[1:]],
+            "training_startup_s_cold_cache": segs[0]["startup_s"] if cold else None,
+            "training_first_iteration_s_cold_cache": seg_out[0]["first_iteration_s"]
+            if cold else None,
+            "training_startup_s_warm_cache": [s["startup_s"] for s in segs[0 if not cold else 1:]],
+            "training_first_iteration_s_warm_cache": [s["first_iteration_s"]
+                                                       for s in seg_out[0 if not cold else 1:]],
             "stand_check_env_build_s_cold_cache_240_envs": stand and stand["env_build_s"],
             "eval_env_build_s_warm_cache_300_envs": sorted({r["env_build_s"] for r in evals}),
-            "note": "start-up = env + runner creation (train.py's 'start-up' line); the cold "
-                    "segment shared the machine with the standing check, which compiled the "
-                    "same kernels at the same time"},
+            "note": "start-up = env + runner creation (train.py's 'start-up' line)"
+                    + ("; the cold segment shared the machine with the standing check, which "
+                       "compiled the same kernels at the same time" if args.stand and cold
+                       else "")},
         "throughput": {
             "all_segments_after_5_its_each": throughput(all_times, n_envs, 0),
             "probe_4096_envs": probe_out,
@@ -288,6 +327,7 @@ def main() -> int:
                        "episode_reward_* = per-episode sums / 20 s (the track terms' maximum "
                        "is their weight, 1.0, for a 20 s episode)",
         "curves_every_25_its": curves(sc, 25),
+        "terrain_levels_by_family": {p.name: levels_by_family(p) for p in args.levels_from},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")

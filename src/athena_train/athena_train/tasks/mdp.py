@@ -207,6 +207,19 @@ def terrain_levels_tracking(env: ManagerBasedRLEnv, env_ids: Sequence[int] | tor
     if isinstance(env_ids, slice):
         env_ids = torch.arange(env.num_envs, device=env.device)[env_ids]
     ids = torch.as_tensor(env_ids, device=env.device, dtype=torch.long)
+    move_up, move_down, _ = tracking_decisions(env, ids, track_term, promote_error,
+                                               demote_error)
+    terrain.update_env_origins(ids, move_up, move_down)
+    return torch.mean(terrain.terrain_levels.float())
+
+
+def tracking_decisions(env: ManagerBasedRLEnv, ids: torch.Tensor, track_term: str,
+                       promote_error: float, demote_error: float
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(up, down, tracking) of :func:`terrain_levels_tracking` for the episodes ending at ``ids``.
+
+    Call it where the term runs: at the episode's end, before the managers' reset.
+    """
     rm = env.reward_manager
     cfg = rm.get_term_cfg(track_term)
     steps = env.episode_length_buf[ids].clamp(min=1).to(torch.float32)
@@ -214,10 +227,9 @@ def terrain_levels_tracking(env: ManagerBasedRLEnv, env_ids: Sequence[int] | tor
     tracking = rm._episode_sums[track_term][ids] / (cfg.weight * env.step_dt * steps)
     std = float(cfg.params["std"])
     fell = env.termination_manager.terminated[ids]
-    move_up = ~fell & (tracking >= math.exp(-(promote_error / std) ** 2))
-    move_down = fell | (tracking < math.exp(-(demote_error / std) ** 2))
-    terrain.update_env_origins(ids, move_up, move_down & ~move_up)
-    return torch.mean(terrain.terrain_levels.float())
+    up = ~fell & (tracking >= math.exp(-(promote_error / std) ** 2))
+    down = (fell | (tracking < math.exp(-(demote_error / std) ** 2))) & ~up
+    return up, down, tracking
 
 
 # -- events ---------------------------------------------------------------------------------
