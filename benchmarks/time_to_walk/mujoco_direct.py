@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import mujoco
@@ -72,6 +73,39 @@ def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 
             "lin_vel_error": float(np.mean(lin)), "yaw_rate_error": float(np.mean(yaw))}
 
 
+def rollout(model_path: Path, m: mujoco.MjModel, d: mujoco.MjData, cmd: np.ndarray,
+            seconds: float, rng: np.random.Generator | None = None,
+            on_step: Callable[[int], bool] | None = None) -> None:
+    """Drive ``d`` with the policy as the ROS pipeline does, at the physics rate of ``m``.
+
+    2 s of standing on the default pose (the node's soft start), then the policy every
+    contract period for ``seconds``; with ``rng``, the walking gate's pushes (every
+    ``PUSH_PERIOD_S``, ``PUSH_SPEED``). After each physics step ``on_step(k)`` (k = physics
+    steps so far, minus one) may return True to stop.
+    """
+    robot, pc = load_robot_contract(), read_onnx_metadata(model_path)
+    rate = 1.0 / m.opt.timestep
+    qadr, vadr, act = contract_indices(m, robot.joint_names)
+    sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    builder, last = ObservationBuilder(pc), np.zeros(len(robot.joint_names))
+    push_every, per_policy = int(round(wg.PUSH_PERIOD_S * rate)), pc.rates.ticks_per_policy_step
+    stand = int(2.0 * rate)
+    d.ctrl[act] = robot.default_positions
+    for k in range(int(seconds * rate) + stand):
+        if k >= stand and (k - stand) % per_policy == 0:
+            w, x, y, z = d.qpos[3:7]
+            obs = builder.build(d.qvel[3:6], np.array([x, y, z, w]), cmd, (k - stand) / rate,
+                                d.qpos[qadr], d.qvel[vadr],
+                                np.clip(last, -pc.action_clip, pc.action_clip))
+            last = sess.run(["actions"], {"obs": obs[None].astype(np.float32)})[0][0]
+            d.ctrl[act] = pc.actions_to_targets(last, robot)
+        if rng is not None and k and k % push_every == 0:
+            push_base(d, rng, wg.PUSH_SPEED)
+        mujoco.mj_step(m, d)
+        if on_step is not None and on_step(k):
+            break
+
+
 def gate_episode(model_path: Path, ep: dict, episode_s: float) -> dict:
     """One walking-gate episode as athena_bringup.evaluate runs it, without ROS.
 
@@ -83,35 +117,20 @@ def gate_episode(model_path: Path, ep: dict, episode_s: float) -> dict:
     from athena_bringup.session import Observation
     from athena_bringup.sim_demo import FALL_HEIGHT_M, WARMUP_S, score
 
-    robot, pc = load_robot_contract(), read_onnx_metadata(model_path)
-    rate = pc.rates.node_rate_hz
+    rate = read_onnx_metadata(model_path).rates.node_rate_hz
     m, d = load_model(ep["friction_scale"], ep["mass_scale"], 1.0 / rate)
-    qadr, vadr, act = contract_indices(m, robot.joint_names)
-    sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    builder, last = ObservationBuilder(pc), np.zeros(len(robot.joint_names))
-    rng, cmd = np.random.default_rng(ep["seed"]), np.asarray(ep["cmd"])
-    push_every, per_policy = int(round(wg.PUSH_PERIOD_S * rate)), pc.rates.ticks_per_policy_step
-    stand = int(2.0 * rate)
-    d.ctrl[act] = robot.default_positions
     odom = Observation()  # what the ROS evaluation's observer records, scored the same way
-    for k in range(int((episode_s + WARMUP_S) * rate)):
-        if k >= stand and (k - stand) % per_policy == 0:
-            w, x, y, z = d.qpos[3:7]
-            obs = builder.build(d.qvel[3:6], np.array([x, y, z, w]), cmd, (k - stand) / rate,
-                                d.qpos[qadr], d.qvel[vadr],
-                                np.clip(last, -pc.action_clip, pc.action_clip))
-            last = sess.run(["actions"], {"obs": obs[None].astype(np.float32)})[0][0]
-            d.ctrl[act] = pc.actions_to_targets(last, robot)
-        if k and k % push_every == 0:
-            push_base(d, rng, wg.PUSH_SPEED)
-        mujoco.mj_step(m, d)
+
+    def record(k: int) -> bool:
         v = base_linear_velocity_body(d)  # every physics step, as the gate defines it
         odom.t.append(k / rate)
         odom.pose.append(tuple(d.qpos[0:3]))
         odom.twist.append((v[0], v[1], d.qvel[5]))
-        if d.qpos[2] < FALL_HEIGHT_M:
-            break
-    return score(odom, tuple(cmd))
+        return bool(d.qpos[2] < FALL_HEIGHT_M)
+
+    rollout(model_path, m, d, np.asarray(ep["cmd"]), episode_s + WARMUP_S - 2.0,
+            np.random.default_rng(ep["seed"]), record)
+    return score(odom, tuple(ep["cmd"]))
 
 
 def main() -> int:

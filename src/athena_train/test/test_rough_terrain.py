@@ -70,6 +70,7 @@ def test_rough_task_config_and_flat_unchanged() -> None:
     assert flat.rewards.undesired_contacts is None
     # curriculum: judged on falls and on the tracking reward the gate's error corresponds to
     from athena_train.tasks.mdp import terrain_levels_tracking
+    from athena_train.tasks.terrains import STEP_HEIGHT_RANGE_M
 
     cur = rough.curriculum.terrain_levels
     assert cur.func is terrain_levels_tracking and flat.curriculum.terrain_levels is None
@@ -79,6 +80,11 @@ def test_rough_task_config_and_flat_unchanged() -> None:
     stand = rough.rewards.stand_still
     assert stand.weight < 0 and stand.params["command_name"] == "base_velocity"
     assert not hasattr(flat.rewards, "stand_still")
+    # a swing below the tallest riser costs at touchdown (rough only), feet in one order
+    swing = rough.rewards.swing_apex
+    assert swing.weight < 0 and swing.params["target_m"] == STEP_HEIGHT_RANGE_M[1]
+    assert swing.params["sensor_cfg"].body_names == swing.params["asset_cfg"].body_names
+    assert not hasattr(flat.rewards, "swing_apex")
 
 
 def test_zero_action_standing_on_every_family(tmp_path: Path) -> None:

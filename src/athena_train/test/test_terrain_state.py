@@ -5,7 +5,8 @@ the real rough task on the CPU in a subprocess (this module's process may hold a
 Lab env): a small curriculum grid, levels through a checkpoint and ``prepare_runner(resume)``,
 robots reset onto their restored tiles without the curriculum moving them; then the task's
 curriculum at real episode ends (a fall and a robot that does not track go down, one that
-stands and tracks goes up), and its stand_still term (paid under a zero command only).
+stands and tracks goes up), its stand_still term (paid under a zero command only) and its
+swing_apex term (a foot that swings lower than the tallest riser costs at touchdown).
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ def _real_env_round_trip(tmp: Path) -> None:
     print("round trip ok")
     _curriculum_judges_falls_and_tracking(env)
     _stand_still_costs_only_under_a_stand_command(env)
+    _swing_apex_costs_a_low_swing_at_touchdown(env)
     env.close()
 
 
@@ -195,6 +197,39 @@ def _stand_still_costs_only_under_a_stand_command(env: object) -> None:
     print("stand_still ok")
 
 
+def _swing_apex_costs_a_low_swing_at_touchdown(env: object) -> None:
+    """The rough task's swing_apex term on real contacts: robots 0 and 2 dropped from 9 cm.
+
+    A 9 cm drop is a swing of both feet (about 0.14 s in the air, apex 8-9 cm over where they
+    stood): under a walking command (robot 0) it costs 0.1 x 2 x (1 - apex / 0.12)^2 at
+    touchdown, about 0.015 (measured: apex 8.7 cm); under a stand command (robot 2) nothing;
+    robot 1 walks the same command without leaving the ground and pays nothing, nor do the
+    others (zero command).
+    """
+    u = env.unwrapped
+    u.cfg.episode_length_s = 20.0
+    terrain_state.restore(env, terrain_state.capture(env))  # every robot reset, on its tile
+    robot, rm = u.scene["robot"], u.reward_manager
+    cmd = u.command_manager.get_term("base_velocity").vel_command_b
+    cmd[:] = 0.0
+    cmd[:2, 0] = 0.5
+    zero = torch.zeros(u.num_envs, u.action_manager.total_action_dim, device=u.device)
+    for _ in range(10):  # reset robots land (no swing: their feet had not touched down)
+        u.step(zero)
+    ids = torch.tensor([0, 2])
+    pose = robot.data.root_pose_w.torch[ids].clone()
+    pose[:, 2] += 0.09
+    robot.write_root_pose_to_sim_index(root_pose=pose, env_ids=ids)
+    k, paid = rm.active_terms.index("swing_apex"), torch.zeros(u.num_envs)
+    for _ in range(15):
+        u.step(zero)
+        paid += rm._step_reward[:, k].cpu() * u.step_dt
+    low, high = (0.1 * 2 * (1 - apex / 0.12) ** 2 for apex in (0.07, 0.095))
+    assert -low < float(paid[0]) < -high, paid
+    assert paid[1:].abs().max() == 0.0, paid
+    print("swing_apex ok")
+
+
 def test_real_rough_env_levels_survive_a_resume(tmp_path: Path) -> None:
     pytest.importorskip("isaaclab", reason="needs the training stack (requirements/train.txt)")
     out = subprocess.run([sys.executable, __file__, str(tmp_path)], capture_output=True,
@@ -204,6 +239,7 @@ def test_real_rough_env_levels_survive_a_resume(tmp_path: Path) -> None:
     assert "round trip ok" in out.stdout
     assert "curriculum ok" in out.stdout
     assert "stand_still ok" in out.stdout
+    assert "swing_apex ok" in out.stdout
 
 
 if __name__ == "__main__":

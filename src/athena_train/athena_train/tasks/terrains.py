@@ -38,10 +38,13 @@ FAMILIES = ("pyramid_stairs", "pyramid_stairs_inv", "boxes", "random_rough", "hf
             "hf_pyramid_slope_inv", "flat")
 
 
+STEP_HEIGHT_RANGE_M = (0.05, 0.12)  # stair risers from level 0 to the top level
+
+
 def rough_terrains_cfg(num_rows: int = 10, num_cols: int = 20) -> TerrainGeneratorCfg:
     """The curriculum grid: ``num_rows`` levels x ``num_cols`` columns of 8 m x 8 m tiles."""
     stairs = {"step_width": 0.30, "platform_width": 3.0, "border_width": 1.0, "holes": False,
-              "step_height_range": (0.05, 0.12)}
+              "step_height_range": STEP_HEIGHT_RANGE_M}
     return TerrainGeneratorCfg(
         size=(8.0, 8.0), border_width=20.0, num_rows=num_rows, num_cols=num_cols,
         horizontal_scale=0.1, vertical_scale=0.005, slope_threshold=0.75, use_cache=False,
