@@ -218,7 +218,8 @@ def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool,
     ckpt = latest_checkpoint(run_dir) if resume else None
     runner.resumed_from = ckpt
     if ckpt is not None:
-        infos = runner.load(str(ckpt)) or {}
+        # onto this run's device: a checkpoint from a GPU machine resumes on a CPU too
+        infos = runner.load(str(ckpt), map_location=agent_cfg.device) or {}
         # model_<k> holds iteration k (0-based) done: continue with k + 1, not redo k
         runner.current_learning_iteration += 1
         print(f"[train] resumed from {ckpt} (iteration {runner.current_learning_iteration})",

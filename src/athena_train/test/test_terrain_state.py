@@ -3,9 +3,10 @@
 Unit tests on a stand-in env (the importer's tensors, a curriculum manager that counts), then
 the real rough task on the CPU in a subprocess (this module's process may hold another Isaac
 Lab env): a small curriculum grid, levels through a checkpoint and ``prepare_runner(resume)``,
-robots reset onto their restored tiles without the curriculum moving them; then the task's
-curriculum at real episode ends (a fall and a robot that does not track go down, one that
-stands and tracks goes up), its stand_still term (paid under a zero command only) and its
+robots reset onto their restored tiles without the curriculum moving them, a checkpoint
+written on a GPU resumed on the CPU; then the task's curriculum at real episode ends (a fall
+and a robot that does not track go down, one that stands and tracks goes up), its stand_still
+term (paid under a zero command only) and its
 swing_apex term (a foot that swings lower than the tallest riser costs at touchdown).
 """
 
@@ -21,7 +22,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="needs the training stack (requirements/train.txt)")
 
-from athena_train import terrain_state  # noqa: E402
+from athena_train import terrain_state, warm_start  # noqa: E402
 from athena_train import train as trainer  # noqa: E402
 
 ROWS, COLS = 4, 3
@@ -149,10 +150,32 @@ def _real_env_round_trip(tmp: Path) -> None:
     trainer.prepare_runner(env, copy.deepcopy(agent_cfg), run_dir, resume=True)
     assert t.terrain_levels.tolist() == [2] * 12, t.terrain_levels
     print("round trip ok")
+    _resumes_a_gpu_checkpoint(env, agent_cfg, tmp)
     _curriculum_judges_falls_and_tracking(env)
     _stand_still_costs_only_under_a_stand_command(env)
     _swing_apex_costs_a_low_swing_at_touchdown(env)
     env.close()
+
+
+def _resumes_a_gpu_checkpoint(env: object, agent_cfg: object, tmp: Path) -> None:
+    """rough5's model_1800.pt, written on an H200 (CUDA tensors), resumes on this CPU.
+
+    Its levels are not restored here: its grid (10 x 20) is not this env's.
+    """
+    import shutil
+    import zipfile
+
+    src = Path(__file__).resolve().parents[3] / "benchmarks/results/rough5/model_1800.pt"
+    with zipfile.ZipFile(src) as z:  # what makes it a GPU checkpoint: its tensors' device
+        assert b"cuda" in z.read(next(n for n in z.namelist() if n.endswith("data.pkl")))
+    run_dir = tmp / "from_gpu"
+    run_dir.mkdir()
+    shutil.copy(src, run_dir / src.name)
+    cfg = copy.deepcopy(agent_cfg)  # its layers, as train() adopts them for a resume
+    warm_start.adopt_architecture(cfg, warm_start.read_source(run_dir / src.name))
+    runner = trainer.prepare_runner(env, cfg, run_dir, resume=True)
+    assert runner.current_learning_iteration == 1801
+    print("gpu checkpoint ok")
 
 
 def _curriculum_judges_falls_and_tracking(env: object) -> None:
@@ -237,6 +260,7 @@ def test_real_rough_env_levels_survive_a_resume(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "terrain levels restored (per env): mean 2.00" in out.stdout
     assert "round trip ok" in out.stdout
+    assert "gpu checkpoint ok" in out.stdout
     assert "curriculum ok" in out.stdout
     assert "stand_still ok" in out.stdout
     assert "swing_apex ok" in out.stdout
