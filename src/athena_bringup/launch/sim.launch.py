@@ -1,7 +1,7 @@
 """MuJoCo sim + policy node + fixed cmd_vel, the node set of athena_bringup.nodes.sim_nodes.
 
 ``ros2 launch athena_bringup sim.launch.py [model_path:=policy.onnx] [world:=stairs_up]``
-(worlds: athena_sim.worlds.WORLDS)
+(worlds: athena_sim.worlds.WORLDS, optionally @D: world:=stairs_up@1.0 at difficulty 1)
 """
 
 from athena_bringup.nodes import configured_model_path, sim_nodes
@@ -27,6 +27,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("model_path", default_value=configured_model_path(),
                               description="exported policy (.onnx / .engine)"),
         DeclareLaunchArgument("world", default_value="flat",
-                              description="terrain: " + ", ".join(WORLDS)),
+                              description="terrain: " + ", ".join(WORLDS)
+                              + "; NAME@D at difficulty D (0-1)"),
         OpaqueFunction(function=_nodes),
     ])

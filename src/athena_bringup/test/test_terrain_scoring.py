@@ -37,3 +37,22 @@ def test_robustness_episodes_draw_payload_and_weaker_motors() -> None:
     assert set(walking) == {"cmd", "friction_scale", "mass_scale", "seed"}
     # the first walking-gate episode of seed 7, as committed gate runs drew it
     assert walking["cmd"][0] == np.random.default_rng(7).uniform(*wg.COMMAND_RANGES["lin_vel_x"])
+
+
+def test_levels_spread_episodes_over_the_curriculum_levels() -> None:
+    """--levels: episode i on level i mod 10, its difficulty inside that level, fixed by seed."""
+    from athena_bringup.evaluate import episode_difficulty, falls_by_level, world_spec
+
+    got = [episode_difficulty(i, seed=100 + i) for i in range(20)]
+    assert [lv for lv, _ in got] == list(range(10)) * 2
+    assert all(lv / 10 <= d < (lv + 1) / 10 for lv, d in got)
+    assert episode_difficulty(3, 7) == episode_difficulty(3, 7)
+    # a fall on stairs at difficulty 1 is judged on the 12 cm steps' landing (6 x 12 cm)
+    pose = np.array([[6.0, 0.0, 0.72 + 0.75], [6.0, 0.0, 0.72 + 0.40]])
+    assert np.allclose(base_height(pose, "stairs_up@1"), [0.75, 0.40])
+    eps = [{"level": 0, "fell": False, "lin_vel_error": 0.1},
+           {"level": 0, "fell": True, "lin_vel_error": 0.3},
+           {"level": 9, "fell": True, "lin_vel_error": 0.5}]
+    by = falls_by_level(eps)
+    assert by["0"]["falls"] == 1 and by["0"]["episodes"] == 2 and by["9"]["falls"] == 1
+    assert world_spec("boxes@0.25") == "boxes@0.25"

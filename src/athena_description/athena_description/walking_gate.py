@@ -87,6 +87,25 @@ WALKING = Protocol("walking", COMMAND_RANGES, FRICTION_RANGE, MASS_SCALE, PUSH_S
 ROBUSTNESS_FAMILIES = {"stairs_up": "pyramid_stairs_inv", "stairs_down": "pyramid_stairs",
                        "slope_up": "hf_pyramid_slope_inv", "slope_down": "hf_pyramid_slope",
                        "rough": "random_rough", "boxes": "boxes"}
+# The robustness gate's ground per family, from difficulty 0 (level 0) to 1 (the top of level
+# TERRAIN_LEVELS - 1): the training's curriculum generates it (athena_train.tasks.terrains:
+# level L spans difficulty L/10 to (L+1)/10, as Isaac Lab's generator draws it) and the MuJoCo
+# sim builds it at a difficulty (athena_sim.worlds, ``stairs_up@0.95``).
+TERRAIN_LEVELS = 10
+STEP_HEIGHT_M = (0.05, 0.12)     # stairs up and down: riser height
+STAIR_TREAD_M = 0.30
+SLOPE = (0.0, 0.21)              # slopes up and down: rise/run (12 degrees at the top)
+ROUGH_M = 0.03                   # random rough: +-3 cm in 1 cm steps on a 0.1 m grid, any level
+BOX_M = (0.02, 0.06)             # boxes: 0.45 m cells at +- this
+
+
+def at_difficulty(span: tuple[float, float], difficulty: float) -> float:
+    """A family's size at ``difficulty`` (0..1): linear over ``span``, as the generator does."""
+    if not 0.0 <= difficulty <= 1.0:
+        raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
+    return span[0] + difficulty * (span[1] - span[0])
+
+
 # Straight-ahead commands (a terrain strip or a pyramid is crossed, not circled); yaw error is
 # reported but not judged (the command holds no turn). Weaker motors only: stronger ones are
 # not the hard case. Pushes at the training's strength, a little more often than its 3-6 s.

@@ -40,7 +40,7 @@ PAYLOAD_BODY = "torso_link"   # where a payload sits (as in the training's paylo
 def load_model(friction_scale: float = 1.0, mass_scale: float = 1.0,
                dt: float = 0.002, world: str = "flat",
                payload_kg: float = 0.0) -> tuple[mujoco.MjModel, mujoco.MjData]:
-    """Load the scene with ``world`` (worlds.WORLDS), apply randomization, reset to ``stand``.
+    """Load the scene with ``world`` (a worlds spec), apply randomization, reset to ``stand``.
 
     ``payload_kg`` is added to the torso after the mass scaling (its inertia unchanged: a
     load at the body's centre of mass), as the training's payload event adds it.
@@ -167,7 +167,7 @@ class SimNode(Node):
         mass = float(p("mass_scale", 1.0).value)
         payload = float(p("payload_kg", 0.0).value)          # on the torso
         strength = float(p("motor_strength", 1.0).value)     # kp, kd, effort x this
-        self.world = str(p("world", "flat").value)   # worlds.WORLDS
+        self.world = str(p("world", "flat").value)   # worlds spec: NAME or NAME@difficulty
         self.rng = np.random.default_rng(int(p("seed", 0).value))
         self.record_path = str(p("record_path", "").value)   # .gif/.mp4; "" = no recording
         self.record_fps = float(p("record_fps", 20.0).value)

@@ -1,7 +1,7 @@
 """Terrain worlds for the MuJoCo sim: the scene of athena_description plus ground ahead.
 
-``build(name)`` → (MjModel, World). Each world puts one terrain family of the training
-curriculum (athena_train/tasks/terrains.py) on a 2 m wide strip that begins ``START_X`` ahead of
+``build(spec)`` → (MjModel, World). Each world puts one terrain family of the training
+curriculum (athena_train/tasks/terrains.py) on a 4 m wide strip that begins ``START_X`` ahead of
 the robot, which starts at the origin facing +x (REP-103: x forward) and walks onto it:
 
   flat         the scene as it is
@@ -11,6 +11,12 @@ the robot, which starts at the origin facing +x (REP-103: x forward) and walks o
   slope_down   the robot starts on a landing and walks down the same ramp
   rough        a heightfield of ±``rough_m`` on a 0.1 m grid (eased in and out over 0.5 m)
   boxes        0.45 m cells at ±``box_m``
+
+A spec is a world's name, built with ``WorldParams``' defaults, or ``NAME@D``: the family at
+difficulty D (0 to 1) of the robustness gate's ranges (``athena_description.walking_gate``:
+steps 5 → 12 cm, slopes 0 → 0.21, boxes ±2 → ±6 cm, rough ±3 cm at any D), which the
+training's curriculum spans over its 10 levels (level L: D from L/10 to (L+1)/10);
+``stairs_up@1`` has the tallest steps the gate asks for.
 
 Everything is built from boxes and one heightfield: MuJoCo collides a triangle mesh as its
 convex hull, which would turn stairs into a ramp. ``World.height(x, y)`` is the ground height
@@ -27,6 +33,8 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 from athena_description.paths import mjcf_scene_path
+
+from athena_description import walking_gate as wg
 
 WORLDS = ("flat", "stairs_up", "stairs_down", "slope_up", "slope_down", "rough", "boxes")
 START_X = 1.0      # m: where the terrain begins, ahead of the robot at the origin
@@ -52,6 +60,13 @@ class WorldParams:
     box_rows: int = 12
     seed: int = 0
 
+    @classmethod
+    def at_difficulty(cls, difficulty: float) -> WorldParams:
+        """The gate's sizes at ``difficulty`` (0..1), as the training's generator makes them."""
+        return cls(step_m=wg.at_difficulty(wg.STEP_HEIGHT_M, difficulty),
+                   tread_m=wg.STAIR_TREAD_M, slope=wg.at_difficulty(wg.SLOPE, difficulty),
+                   rough_m=wg.ROUGH_M, box_m=wg.at_difficulty(wg.BOX_M, difficulty))
+
 
 @dataclass(frozen=True)
 class World:
@@ -62,17 +77,33 @@ class World:
     height: Callable[[float, float], float]          # ground height (m) at (x, y)
 
 
-def build(name: str = "flat", params: WorldParams | None = None) -> tuple[mujoco.MjModel, World]:
-    """Compile the scene with world ``name``; the model and its World."""
+def parse(spec: str) -> tuple[str, WorldParams]:
+    """``NAME`` or ``NAME@D`` → (name, sizes); a clear ValueError for anything else."""
+    name, _, level = spec.partition("@")
     if name not in WORLDS:
-        raise ValueError(f"unknown world {name!r}: one of {', '.join(WORLDS)}")
-    p = params or WorldParams()
-    spec = mujoco.MjSpec.from_file(str(mjcf_scene_path()))
-    height = _BUILDERS[name](spec, p)
+        raise ValueError(f"unknown world {name!r}: one of {', '.join(WORLDS)} "
+                         "(optionally @D, a difficulty from 0 to 1)")
+    if not level:
+        return name, WorldParams()
+    try:
+        d = float(level)
+    except ValueError:
+        raise ValueError(f"world {spec!r}: the difficulty after '@' must be a number from 0 "
+                         "to 1") from None
+    if not 0.0 <= d <= 1.0:
+        raise ValueError(f"world {spec!r}: the difficulty after '@' must be from 0 to 1")
+    return name, WorldParams.at_difficulty(d)
+
+
+def build(spec: str = "flat", params: WorldParams | None = None) -> tuple[mujoco.MjModel, World]:
+    """Compile the scene with world ``spec`` (or its name and ``params``); model and World."""
+    name, p = parse(spec)
+    mj = mujoco.MjSpec.from_file(str(mjcf_scene_path()))
+    height = _BUILDERS[name](mj, params or p)
     start_z = height(0.0, 0.0)
     # the model carries its start height: a reset puts the robot on the ground it stands on
-    spec.add_numeric(name=START_Z_NUMERIC, data=[start_z])
-    return spec.compile(), World(name, start_z, height)
+    mj.add_numeric(name=START_Z_NUMERIC, data=[start_z])
+    return mj.compile(), World(name, start_z, height)
 
 
 def start_z(model: mujoco.MjModel) -> float:

@@ -45,6 +45,23 @@ def test_the_ground_is_where_world_height_says(name: str) -> None:
 def test_a_world_that_is_not_there_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown world 'moon'"):
         worlds.build("moon")
+    for bad in ("stairs_up@2", "stairs_up@-0.1", "stairs_up@high"):
+        with pytest.raises(ValueError, match="difficulty after '@'"):
+            worlds.parse(bad)
+
+
+@pytest.mark.parametrize(("spec", "rise"), [("stairs_up@0", 6 * 0.05), ("stairs_up@1", 6 * 0.12),
+                                            ("stairs_up@0.5", 6 * 0.085),
+                                            ("slope_up@1", 3.0 * 0.21)])
+def test_a_difficulty_sizes_the_world_as_the_gate_ranges_say(spec: str, rise: float) -> None:
+    # the top of the stairs (6 steps) or the ramp (3 m): the gate's step height or slope at D
+    model, world = worlds.build(spec)
+    data = mujoco.MjData(model)
+    mujoco.mj_forward(model, data)
+    assert world.height(20.0, 0.0) == pytest.approx(rise)
+    assert _ray_ground(model, data, 20.0, 0.0) == pytest.approx(rise, abs=2e-3)
+    # the name alone keeps the demo's sizes (10 cm steps)
+    assert worlds.parse("stairs_up")[1] == worlds.WorldParams()
 
 
 @pytest.mark.parametrize("name", worlds.WORLDS)

@@ -69,8 +69,8 @@ def test_rough_task_config_and_flat_unchanged() -> None:
     assert links(flat.terminations.base_contact) == list(robot.termination_contact_links)
     assert flat.rewards.undesired_contacts is None
     # curriculum: judged on falls and on the tracking reward the gate's error corresponds to
+    from athena_description.walking_gate import STEP_HEIGHT_M
     from athena_train.tasks.mdp import terrain_levels_tracking
-    from athena_train.tasks.terrains import STEP_HEIGHT_RANGE_M
 
     cur = rough.curriculum.terrain_levels
     assert cur.func is terrain_levels_tracking and flat.curriculum.terrain_levels is None
@@ -82,7 +82,7 @@ def test_rough_task_config_and_flat_unchanged() -> None:
     assert not hasattr(flat.rewards, "stand_still")
     # a swing below the tallest riser costs at touchdown (rough only), feet in one order
     swing = rough.rewards.swing_apex
-    assert swing.weight < 0 and swing.params["target_m"] == STEP_HEIGHT_RANGE_M[1]
+    assert swing.weight < 0 and swing.params["target_m"] == STEP_HEIGHT_M[1]
     assert swing.params["sensor_cfg"].body_names == swing.params["asset_cfg"].body_names
     assert not hasattr(flat.rewards, "swing_apex")
 

@@ -24,6 +24,9 @@ linearly over the rows
 Every robot starts within 0.5 m of its tile's origin: the centre of a flat platform (3 m for
 stairs, 2 m for slopes and boxes; random_rough has none, its origin is the highest point
 within 1 m of the centre).
+
+The sizes are the robustness gate's (``athena_description.walking_gate``: ``STEP_HEIGHT_M``,
+``SLOPE``, ``ROUGH_M``, ``BOX_M``), which the MuJoCo sim's worlds build too.
 """
 
 from __future__ import annotations
@@ -34,17 +37,17 @@ import numpy as np
 from isaaclab import terrains as terrain_gen
 from isaaclab.terrains import TerrainGeneratorCfg
 
+from athena_description import walking_gate as wg
+
 FAMILIES = ("pyramid_stairs", "pyramid_stairs_inv", "boxes", "random_rough", "hf_pyramid_slope",
             "hf_pyramid_slope_inv", "flat")
 
 
-STEP_HEIGHT_RANGE_M = (0.05, 0.12)  # stair risers from level 0 to the top level
-
-
-def rough_terrains_cfg(num_rows: int = 10, num_cols: int = 20) -> TerrainGeneratorCfg:
+def rough_terrains_cfg(num_rows: int = wg.TERRAIN_LEVELS,
+                       num_cols: int = 20) -> TerrainGeneratorCfg:
     """The curriculum grid: ``num_rows`` levels x ``num_cols`` columns of 8 m x 8 m tiles."""
-    stairs = {"step_width": 0.30, "platform_width": 3.0, "border_width": 1.0, "holes": False,
-              "step_height_range": STEP_HEIGHT_RANGE_M}
+    stairs = {"step_width": wg.STAIR_TREAD_M, "platform_width": 3.0, "border_width": 1.0,
+              "holes": False, "step_height_range": wg.STEP_HEIGHT_M}
     return TerrainGeneratorCfg(
         size=(8.0, 8.0), border_width=20.0, num_rows=num_rows, num_cols=num_cols,
         horizontal_scale=0.1, vertical_scale=0.005, slope_threshold=0.75, use_cache=False,
@@ -54,14 +57,15 @@ def rough_terrains_cfg(num_rows: int = 10, num_cols: int = 20) -> TerrainGenerat
             "pyramid_stairs_inv": terrain_gen.MeshInvertedPyramidStairsTerrainCfg(
                 proportion=0.2, **stairs),
             "boxes": terrain_gen.MeshRandomGridTerrainCfg(
-                proportion=0.15, grid_width=0.45, grid_height_range=(0.02, 0.06),
+                proportion=0.15, grid_width=0.45, grid_height_range=wg.BOX_M,
                 platform_width=2.0),
             "random_rough": terrain_gen.HfRandomUniformTerrainCfg(
-                proportion=0.15, noise_range=(-0.03, 0.03), noise_step=0.01, border_width=0.25),
+                proportion=0.15, noise_range=(-wg.ROUGH_M, wg.ROUGH_M), noise_step=0.01,
+                border_width=0.25),
             "hf_pyramid_slope": terrain_gen.HfPyramidSlopedTerrainCfg(
-                proportion=0.1, slope_range=(0.0, 0.21), platform_width=2.0, border_width=0.25),
+                proportion=0.1, slope_range=wg.SLOPE, platform_width=2.0, border_width=0.25),
             "hf_pyramid_slope_inv": terrain_gen.HfInvertedPyramidSlopedTerrainCfg(
-                proportion=0.1, slope_range=(0.0, 0.21), platform_width=2.0, border_width=0.25),
+                proportion=0.1, slope_range=wg.SLOPE, platform_width=2.0, border_width=0.25),
             "flat": terrain_gen.MeshPlaneTerrainCfg(proportion=0.1),
         },
     )

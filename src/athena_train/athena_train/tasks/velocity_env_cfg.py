@@ -28,10 +28,11 @@ from isaaclab_tasks.core.velocity.velocity_env_cfg import (
     RewardsCfg,
 )
 
+from athena_description import walking_gate as wg
 from athena_train.tasks import mdp as athena_mdp
 from athena_train.tasks.physics import physics_cfg
 from athena_train.tasks.robot_cfg import athena_articulation_cfg
-from athena_train.tasks.terrains import STEP_HEIGHT_RANGE_M, rough_terrains_cfg
+from athena_train.tasks.terrains import rough_terrains_cfg
 
 GROUND_USD = Path(__file__).resolve().parents[2] / "config" / "ground.usda"
 FEET = ".*_ankle_roll_link"
@@ -408,7 +409,7 @@ class AthenaRoughEnvCfg(AthenaFlatEnvCfg):
         # that stays on the ground, (1 - apex / 0.12)^2 of it for a lower swing
         self.rewards.swing_apex = RewTerm(
             func=athena_mdp.swing_apex_shortfall, weight=-0.1,
-            params={"command_name": "base_velocity", "target_m": STEP_HEIGHT_RANGE_M[1],
+            params={"command_name": "base_velocity", "target_m": wg.STEP_HEIGHT_M[1],
                     "sensor_cfg": SceneEntityCfg("contact_forces", body_names=FOOT_LINKS,
                                                  preserve_order=True),
                     "asset_cfg": SceneEntityCfg("robot", body_names=FOOT_LINKS,
