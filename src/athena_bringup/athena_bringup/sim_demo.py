@@ -70,6 +70,9 @@ def score(obs, cmd: tuple[float, float, float], warmup_s: float = WARMUP_S,  # n
     m = walking_gate.episode_metrics(t[keep], c, twist[keep], fell, pose[keep, :2],
                                      command_change_times=[t[keep][0]])
     m["fall_time_s"] = float(t[below[0]]) if fell else None
+    # where it ended (fell or not), relative to the start: on a terrain strip, ahead (x) and
+    # beside (y) the terrain
+    m["end_xy"] = [float(v) for v in pose[end - 1, :2] - pose[0, :2]]
     return m
 
 

@@ -1,7 +1,7 @@
 """Terrain worlds for the MuJoCo sim: the scene of athena_description plus ground ahead.
 
 ``build(spec)`` → (MjModel, World). Each world puts one terrain family of the training
-curriculum (athena_train/tasks/terrains.py) on a 4 m wide strip that begins ``START_X`` ahead of
+curriculum (athena_train/tasks/terrains.py) on a 20 m wide strip that begins ``START_X`` ahead of
 the robot, which starts at the origin facing +x (REP-103: x forward) and walks onto it:
 
   flat         the scene as it is
@@ -38,8 +38,11 @@ from athena_description import walking_gate as wg
 
 WORLDS = ("flat", "stairs_up", "stairs_down", "slope_up", "slope_down", "rough", "boxes")
 START_X = 1.0      # m: where the terrain begins, ahead of the robot at the origin
-WIDTH_M = 4.0      # m: the strip's width (y from -2 to 2): room for drift and pushes
-LANDING_M = 3.0    # m: the landing the "down" worlds start on
+# m: the strip's width (y from -10 to 10). Pushes turn a robot that has no heading command:
+# on a 4 m strip, rough5 fell off the side of the stairs_up landing in 3 of 10 robustness
+# episodes (docs/sim.md); Isaac Lab's terrain has no such edge
+WIDTH_M = 20.0
+LANDING_M = 10.0   # m: the landing the "down" worlds start on (room to drift backwards too)
 TOP_M = 20.0       # m: the landing after stairs and ramps up: a 20 s episode ends on it
 RGBA = (0.55, 0.55, 0.6, 1.0)
 START_Z_NUMERIC = "athena_world_start_z"
