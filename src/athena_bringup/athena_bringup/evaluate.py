@@ -74,13 +74,9 @@ def world_spec(spec: str) -> str:
 
 
 def falls_by_level(episodes: list[dict]) -> dict:
-    """Per level of ``--levels``: episodes, falls and mean lin_vel_error."""
-    out: dict = {}
-    for lv in sorted({e["level"] for e in episodes}):
-        es = [e for e in episodes if e["level"] == lv]
-        out[str(lv)] = {"episodes": len(es), "falls": sum(e["fell"] for e in es),
-                        "mean_lin_vel_error": float(np.mean([e["lin_vel_error"] for e in es]))}
-    return out
+    """Per level of ``--levels``: what the Isaac Lab evaluation reports (wg.level_summary)."""
+    return {str(lv): wg.level_summary([e for e in episodes if e["level"] == lv])
+            for lv in sorted({e["level"] for e in episodes})}
 
 
 TIMING_KEYS = {"athena_sim": ("real_time_factor", "max_late_ms"),

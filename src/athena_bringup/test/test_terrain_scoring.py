@@ -50,9 +50,9 @@ def test_levels_spread_episodes_over_the_curriculum_levels() -> None:
     # a fall on stairs at difficulty 1 is judged on the 12 cm steps' landing (6 x 12 cm)
     pose = np.array([[6.0, 0.0, 0.72 + 0.75], [6.0, 0.0, 0.72 + 0.40]])
     assert np.allclose(base_height(pose, "stairs_up@1"), [0.75, 0.40])
-    eps = [{"level": 0, "fell": False, "lin_vel_error": 0.1},
-           {"level": 0, "fell": True, "lin_vel_error": 0.3},
-           {"level": 9, "fell": True, "lin_vel_error": 0.5}]
+    eps = [{"level": 0, "fell": False, "lin_vel_error": 0.1, "yaw_rate_error": 0.1},
+           {"level": 0, "fell": True, "lin_vel_error": 0.3, "yaw_rate_error": 0.1},
+           {"level": 9, "fell": True, "lin_vel_error": 0.5, "yaw_rate_error": 0.1}]
     by = falls_by_level(eps)
     assert by["0"]["falls"] == 1 and by["0"]["episodes"] == 2 and by["9"]["falls"] == 1
     assert world_spec("boxes@0.25") == "boxes@0.25"

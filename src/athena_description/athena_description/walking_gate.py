@@ -233,6 +233,17 @@ def summarize_episodes(per_episode: Mapping[str, Sequence] | Sequence[Mapping],
     return out
 
 
+LEVEL_KEYS = ("episodes", "falls", "mean_lin_vel_error", "mean_yaw_rate_error")
+
+
+def level_summary(per_episode: Mapping[str, Sequence] | Sequence[Mapping]) -> dict:
+    """The figures both robustness evaluations report per terrain level (``LEVEL_KEYS``).
+
+    Takes what :func:`summarize_episodes` takes: the episodes of one level.
+    """
+    return {k: v for k, v in summarize_episodes(per_episode).items() if k in LEVEL_KEYS}
+
+
 def robustness_verdict(families: Mapping[str, Mapping], flat_gate: Mapping | None) -> dict:
     """The robustness gate's verdict over per-family summaries and the flat gate's.
 

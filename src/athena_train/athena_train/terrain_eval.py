@@ -261,9 +261,8 @@ def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile:
             out["families"][f] = gate.summarize_episodes(sub, proto)
             out["families"][f]["falls_by_cause"] = falls_by_cause(sub)
             out["families"][f]["by_level"] = {
-                int(lv): {k: v for k, v in gate.summarize_episodes(
-                    {kk: vv[m & (levels == lv)] for kk, vv in per_ep.items()}).items()
-                    if k in ("episodes", "falls", "mean_lin_vel_error", "mean_yaw_rate_error")}
+                int(lv): gate.level_summary({kk: vv[m & (levels == lv)]
+                                             for kk, vv in per_ep.items()})
                 for lv in np.unique(levels[m])}
         if proto is gate.ROBUSTNESS:  # the flat gate is a separate run (evaluate)
             out["robustness_gate"] = gate.robustness_verdict(out["families"], None)

@@ -6,8 +6,8 @@ Lab env): a small curriculum grid, levels through a checkpoint and ``prepare_run
 robots reset onto their restored tiles without the curriculum moving them, a checkpoint
 written on a GPU resumed on the CPU; then the task's curriculum at real episode ends (a fall
 and a robot that does not track go down, one that stands and tracks goes up), its stand_still
-term (paid under a zero command only) and its
-swing_apex term (a foot that swings lower than the tallest riser costs at touchdown).
+term (paid under a zero command only) and its swing_apex term (a foot that swings lower than
+the tallest riser costs at touchdown).
 """
 
 from __future__ import annotations
