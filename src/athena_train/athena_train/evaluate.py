@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from athena_description import walking_gate as gate
 
 EPISODE_S = gate.EPISODE_S
@@ -69,7 +70,7 @@ def gate_env_cfg(cfg: object, episodes: int, protocol: gate.Protocol = gate.WALK
     dr.motor_strength_range = p.motor_strength
     dr.payload = p.payload_kg != (0.0, 0.0)
     dr.payload_kg = p.payload_kg
-    dr.pushes, dr.push_velocity = p.push_speed > 0.0, p.push_speed
+    dr.pushes, dr.push_velocity, dr.push_law = p.push_speed > 0.0, p.push_speed, "speed"
     dr.push_interval_s = (p.push_period_s - 0.5, p.push_period_s + 0.5)
     dr.obs_noise = False
     dr.latency = False
@@ -130,16 +131,20 @@ def mark_first_cause(tm: object, names: list[str], cause: object, mask: object) 
 
 def falls_by_cause(per_episode: dict) -> dict[str, int]:
     """Falls counted by the termination term that ended them (``ended_by`` of :func:`rollout`)."""
-    import numpy as np
-
     fell = np.asarray(per_episode["fell"], dtype=bool)
     causes = np.asarray(per_episode["ended_by"])[fell]
     return {str(c): int((causes == c).sum()) for c in sorted(set(causes.tolist()))}
 
 
-def rollout(env: object, checkpoint: Path) -> dict:
-    """Run the deterministic policy from a fresh reset of every env; per-episode arrays."""
-    import numpy as np
+def rollout(env: object, checkpoint: Path,
+            bounds: tuple[object, float] | None = None) -> dict:
+    """Run the deterministic policy from a fresh reset of every env; per-episode arrays.
+
+    ``bounds``: (centres, half side in m), centres a (num_envs, 2) tensor in the world frame:
+    an episode whose base leaves the square around its centre ends there, as one that ran
+    its time does (``left_area``): the terrain evaluation judges each family on its own tile,
+    not on the tiles a robot walks on to.
+    """
     import torch
 
     from athena_train.export import load_actor
@@ -166,6 +171,7 @@ def rollout(env: object, checkpoint: Path) -> dict:
     cause = torch.full((n,), -1, dtype=torch.long, device=device)
     start_xy = robot.data.root_pos_w.torch[:, :2].clone()
     last_xy = start_xy.clone()  # the base where each env was last alive
+    left = torch.zeros(n, dtype=torch.bool, device=device)
     for step in range(steps):
         with torch.no_grad():
             act = actor(obs)
@@ -189,17 +195,24 @@ def rollout(env: object, checkpoint: Path) -> dict:
         fell |= ended & ~timeouts
         mark_first_cause(tm, term_names, cause, ended)
         alive &= ~dones.bool()
+        if bounds is not None:  # (an env that ended this step has been reset: not alive here)
+            out = ((robot.data.root_pos_w.torch[:, :2] - bounds[0]).abs() > bounds[1]).any(-1)
+            left |= out & alive
+            alive &= ~out
         # an env that ended this step has been reset already: its last pose is the previous one
         last_xy = torch.where(alive[:, None], robot.data.root_pos_w.torch[:, :2], last_xy)
         if not alive.any():
             break
-    c = count.clamp(min=1)
-    return {"fell": fell.cpu().numpy(), "lin_vel_error": (lin_err / c).cpu().numpy(),
-            "yaw_rate_error": (yaw_err / c).cpu().numpy(),
-            "lin_vel_error_end_of_step": (lin_end / c).cpu().numpy(),
-            "yaw_rate_error_end_of_step": (yaw_end / c).cpu().numpy(),
+    def mean(total: torch.Tensor) -> np.ndarray:  # NaN: no sample (ended within SETTLE_S)
+        return torch.where(count > 0, total / count.clamp(min=1), torch.nan).cpu().numpy()
+
+    return {"fell": fell.cpu().numpy(), "lin_vel_error": mean(lin_err),
+            "yaw_rate_error": mean(yaw_err),
+            "lin_vel_error_end_of_step": mean(lin_end),
+            "yaw_rate_error_end_of_step": mean(yaw_end),
             "duration_s": (alive_steps * uenv.step_dt).cpu().numpy(),
             "displacement": (last_xy - start_xy).norm(dim=-1).cpu().numpy(),
+            "left_area": left.cpu().numpy(),
             "ended_by": np.array([term_names[c] if c >= 0 else "" for c in cause.tolist()])}
 
 
@@ -210,7 +223,7 @@ def summarize(per_episode: dict, protocol: gate.Protocol = gate.WALKING) -> dict
     """
     out = gate.summarize_episodes(per_episode, protocol)
     for k in ("lin_vel_error_end_of_step", "yaw_rate_error_end_of_step"):
-        out[f"mean_{k}"] = float(per_episode[k].mean())
+        out[f"mean_{k}"] = float(np.nanmean(per_episode[k]))
     out["falls_by_cause"] = falls_by_cause(per_episode)
     return out
 

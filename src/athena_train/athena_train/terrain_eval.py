@@ -8,7 +8,7 @@ first episode ended on ``base_contact`` (pelvis, torso or a knee touched the ter
 10, 25 and ``--steps`` steps, and how every first episode that ended did end.
 
 ``python -m athena_train.terrain_eval policy CKPT [CKPT ...] [--per_tile 5] [--protocol walking]
-[--out eval.json]``: a gate's protocol (``athena_description.walking_gate``: ``walking``, the
+[--tile_m 16] [--out eval.json]``: a gate's protocol (``athena_description.walking_gate``: ``walking``, the
 flat gate's commands, pushes, friction and masses; ``robustness``, the robustness gate's:
 straight-ahead commands, 1.0 m/s pushes, friction 0.3-1.5, payload, weaker motors; 20 s
 episodes, ``athena_train.evaluate``) on every tile of the same grid; per family (and level)
@@ -17,7 +17,10 @@ gate's verdict over the families (``robustness_verdict``, the flat gate counted 
 Exit 0.
 
 One env per episode, placed on its tile before the first reset; the terrain curriculum is
-off, so a robot that falls restarts on the same tile (only its first episode counts).
+off, so a robot that falls restarts on the same tile (only its first episode counts). A
+policy episode is judged while the robot is on its own tile (``EVAL_TILE_M`` tiles): one that
+walks off it ends there, not as a fall (``left_tile``), so that a family's figures are that
+family's, not its neighbours'.
 """
 
 from __future__ import annotations
@@ -35,15 +38,23 @@ ROUGH_TASK = "Athena-Velocity-Rough-v0"
 # hold the default pose without any balance: on random_rough a robot tips over on its own
 # within ~1-1.2 s, so the short horizons say whether the feet rest on the mesh.
 HORIZONS = (10, 25)
+# m: the policy evaluation's tiles (training: 8 m). A robot walks straight ahead from its
+# tile's centre and is judged until it leaves the tile: at 8 m it would leave after 4-13 s of
+# a 20 s episode, having met one push, and 5 steps of stairs; at 16 m, 18 steps (a storey's
+# flight) and 8-27 s on its own family
+EVAL_TILE_M = 16.0
 
 
 def tile_grid_cfg(cfg: object, per_tile: int, num_rows: int | None = None,
-                  pushes: bool = False) -> None:
-    """Edit a rough env config: one column per family, ``per_tile`` envs on every tile."""
+                  pushes: bool = False, tile_m: float | None = None) -> None:
+    """Edit a rough env config: one column per family, ``per_tile`` envs on every tile.
+
+    ``tile_m``: the tiles' side (default: the task's).
+    """
     from athena_train.tasks.terrains import one_column_per_family
 
     gen = cfg.scene.terrain.terrain_generator
-    gen = one_column_per_family(gen, num_rows or gen.num_rows)
+    gen = one_column_per_family(gen, num_rows or gen.num_rows, tile_m)
     cfg.scene.terrain.terrain_generator = gen
     cfg.scene.terrain.max_init_terrain_level = None
     cfg.curriculum.terrain_levels = None
@@ -222,8 +233,13 @@ def stand_check(task: str = ROUGH_TASK, per_tile: int = 4, steps: int = 50,
 def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile: int = 5,
                       num_rows: int | None = None, device: str = "cuda:0",
                       seed: int = 7, protocol: str = "walking",
-                      fall_links: list[str] | None = None) -> list[dict]:
-    """A gate's protocol (walking_gate.PROTOCOLS) on every tile; its metrics per family, level."""
+                      fall_links: list[str] | None = None,
+                      tile_m: float | None = EVAL_TILE_M) -> list[dict]:
+    """A gate's protocol (walking_gate.PROTOCOLS) on every tile; its metrics per family, level.
+
+    An episode counts only while the robot is on its own tile (``evaluate.rollout``'s
+    ``bounds``); ``left_tile``: episodes that walked off it before their time was up.
+    """
     from athena_description import walking_gate as gate
     from athena_train.evaluate import (
         contact_fall_links,
@@ -239,27 +255,32 @@ def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile:
     contract = model_contract(checkpoints)
 
     def edit(c: object) -> None:
-        tile_grid_cfg(c, per_tile, num_rows, pushes=True)
+        tile_grid_cfg(c, per_tile, num_rows, pushes=True, tile_m=tile_m)
         gate_env_cfg(c, c.scene.num_envs, proto, fall_links, contract)
 
     t0 = time.time()
     env, _ = make_env_and_cfg(task, None, device, seed, edit_env_cfg=edit)
     build_s = time.time() - t0
-    levels, _, families = place_on_tiles(env.unwrapped)
+    uenv = env.unwrapped
+    levels, _, families = place_on_tiles(uenv)
+    side = float(uenv.cfg.scene.terrain.terrain_generator.size[0])
+    bounds = (uenv.scene.terrain.env_origins[:, :2].clone(), side / 2)
     fam = np.asarray(families)
     results = []
     for ckpt in checkpoints:
         t1 = time.time()
-        per_ep = rollout(env, ckpt)
+        per_ep = rollout(env, ckpt, bounds)
         out = {"checkpoint": str(ckpt), "task": task, "protocol": protocol, "device": device,
-               "fall_links": contact_fall_links(env),
+               "fall_links": contact_fall_links(env), "tile_m": side,
                "per_tile": per_tile, "num_envs": int(len(fam)), "env_build_s": round(build_s, 1),
                "all": summarize(per_ep, proto), "families": {}}
+        out["all"]["left_tile"] = int(per_ep["left_area"].sum())
         for f in dict.fromkeys(families):
             m = fam == f
             sub = {k: v[m] for k, v in per_ep.items()}
             out["families"][f] = gate.summarize_episodes(sub, proto)
             out["families"][f]["falls_by_cause"] = falls_by_cause(sub)
+            out["families"][f]["left_tile"] = int(sub["left_area"].sum())
             out["families"][f]["by_level"] = {
                 int(lv): gate.level_summary({kk: vv[m & (levels == lv)]
                                              for kk, vv in per_ep.items()})
@@ -269,6 +290,8 @@ def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile:
         out["wall_s"] = round(time.time() - t1, 1)
         print(json.dumps({"checkpoint": str(ckpt), "falls": out["all"]["falls"],
                           "per_family_falls": {f: v["falls"] for f, v in out["families"].items()},
+                          "per_family_left_tile": {f: v["left_tile"]
+                                                   for f, v in out["families"].items()},
                           "falls_by_cause": out["all"]["falls_by_cause"]}),
               flush=True)
         results.append(out)
@@ -307,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["policy"].add_argument("checkpoints", type=Path, nargs="+")
     sub.choices["policy"].add_argument("--protocol", default="walking",
                                        choices=("walking", "robustness"))
+    sub.choices["policy"].add_argument("--tile_m", type=float, default=EVAL_TILE_M,
+                                       help=f"tile side, m (default {EVAL_TILE_M}; the "
+                                            "training's: 8)")
     from athena_train.evaluate import add_fall_links_argument
 
     add_fall_links_argument(sub.choices["policy"])
@@ -320,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         result = evaluate_families(args.checkpoints, args.task, args.per_tile, args.num_rows,
                                    args.device, protocol=args.protocol,
-                                   fall_links=args.fall_links)
+                                   fall_links=args.fall_links, tile_m=args.tile_m)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(_jsonable(result), indent=2) + "\n", encoding="utf-8")

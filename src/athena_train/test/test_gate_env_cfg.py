@@ -29,8 +29,11 @@ def test_protocol_conditions_reach_the_env_config(name: str) -> None:
     assert cfg.commands.base_velocity.rel_standing_envs == 0.0
     # no pushes where the protocol has none (stand: a push would move any robot)
     assert (ev.push_robot is None) == (p.push_speed == 0.0)
-    if ev.push_robot is not None:
-        assert ev.push_robot.params["velocity_range"]["x"] == (-p.push_speed, p.push_speed)
+    if ev.push_robot is not None:  # the gates' push: its speed in a random direction
+        from athena_train.tasks import mdp
+
+        assert ev.push_robot.func is mdp.push_by_speed
+        assert ev.push_robot.params == {"speed": p.push_speed}
     assert ev.physics_material.params["static_friction_range"] == p.friction_range
     assert (ev.payload is None) == (p.payload_kg == (0.0, 0.0))
     assert (ev.motor_strength is None) == (p.motor_strength == (1.0, 1.0))

@@ -6,8 +6,8 @@ Lab env): a small curriculum grid, levels through a checkpoint and ``prepare_run
 robots reset onto their restored tiles without the curriculum moving them, a checkpoint
 written on a GPU resumed on the CPU; then the task's curriculum at real episode ends (a fall
 and a robot that does not track go down, one that stands and tracks goes up), its stand_still
-term (paid under a zero command only) and its swing_apex term (a foot that swings lower than
-the tallest riser costs at touchdown).
+term (paid under a zero command only), its swing_apex term (a foot that swings lower than
+the tallest riser costs at touchdown) and the gates' push (mdp.push_by_speed).
 """
 
 from __future__ import annotations
@@ -154,6 +154,7 @@ def _real_env_round_trip(tmp: Path) -> None:
     _curriculum_judges_falls_and_tracking(env)
     _stand_still_costs_only_under_a_stand_command(env)
     _swing_apex_costs_a_low_swing_at_touchdown(env)
+    _push_by_speed_kicks_at_the_speed(env)
     env.close()
 
 
@@ -253,6 +254,22 @@ def _swing_apex_costs_a_low_swing_at_touchdown(env: object) -> None:
     print("swing_apex ok")
 
 
+def _push_by_speed_kicks_at_the_speed(env: object) -> None:
+    """The gates' push (mdp.push_by_speed): exactly its speed, horizontal, in any direction."""
+    from athena_train.tasks import mdp
+
+    u = env.unwrapped
+    robot = u.scene["robot"]
+    before = robot.data.root_vel_w.torch.clone()
+    mdp.push_by_speed(u, torch.arange(u.num_envs), 1.0)
+    dv = robot.data.root_vel_w.torch - before
+    assert torch.allclose(dv[:, :2].norm(dim=1), torch.ones(u.num_envs), atol=1e-4), dv
+    assert float(dv[:, 2:].abs().max()) < 1e-5, dv
+    heading = torch.atan2(dv[:, 1], dv[:, 0])
+    assert float(heading.max() - heading.min()) > 1.0, heading  # 12 kicks, not one direction
+    print("push ok")
+
+
 def test_real_rough_env_levels_survive_a_resume(tmp_path: Path) -> None:
     pytest.importorskip("isaaclab", reason="needs the training stack (requirements/train.txt)")
     out = subprocess.run([sys.executable, __file__, str(tmp_path)], capture_output=True,
@@ -264,6 +281,7 @@ def test_real_rough_env_levels_survive_a_resume(tmp_path: Path) -> None:
     assert "curriculum ok" in out.stdout
     assert "stand_still ok" in out.stdout
     assert "swing_apex ok" in out.stdout
+    assert "push ok" in out.stdout
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""athena's own MDP terms: observations, action law, substep tracking, curriculum, motor strength.
+"""athena's own MDP terms: observations, action law, substep tracking, pushes, curriculum, motor
+strength.
 
 Everything the deployed node must reproduce is defined here once, from the policy contract:
 gait phase from the episode clock, leg-only slices, ``last_action`` = the raw policy output
@@ -229,6 +230,27 @@ class swing_apex_shortfall(ManagerTermBase):  # noqa: N801 - Isaac Lab's term na
         self._apex = torch.where(reset, 0.0, torch.maximum(self._apex, z - self._lift_z))
         self._lift_z = torch.where(reset, z, self._lift_z)
         return cost / env.step_dt
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+def push_by_speed(env: ManagerBasedEnv, env_ids: torch.Tensor | slice, speed: float,
+                  asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")) -> None:
+    """Kick the base: add ``speed`` m/s of horizontal velocity in a uniformly random direction.
+
+    The gates' push (``athena_description.walking_gate``: a ``push_speed`` m/s kick), as the
+    MuJoCo sim node applies it (``athena_sim.sim_node.push_base``). Isaac Lab's
+    ``push_by_setting_velocity``, which training uses, draws each axis from ±``speed``
+    instead: kicks from 0 to 1.41 × ``speed``, 0.77 × on average, so a gate run with it would
+    push more gently than the same gate in MuJoCo.
+    """
+    asset = env.scene[asset_cfg.name]
+    vel_w = asset.data.root_vel_w.torch[env_ids].clone()
+    ang = torch.rand(vel_w.shape[0], device=vel_w.device) * (2.0 * math.pi)
+    vel_w[:, 0] += speed * torch.cos(ang)
+    vel_w[:, 1] += speed * torch.sin(ang)
+    asset.write_root_velocity_to_sim_index(root_velocity=vel_w, env_ids=env_ids)
 
 
 # -- curriculum -----------------------------------------------------------------------------

@@ -71,10 +71,17 @@ def rough_terrains_cfg(num_rows: int = wg.TERRAIN_LEVELS,
     )
 
 
-def one_column_per_family(cfg: TerrainGeneratorCfg, num_rows: int) -> TerrainGeneratorCfg:
-    """A copy of ``cfg`` with equal proportions: column j is family j (tests, evaluation)."""
+def one_column_per_family(cfg: TerrainGeneratorCfg, num_rows: int,
+                          tile_m: float | None = None) -> TerrainGeneratorCfg:
+    """A copy of ``cfg`` with equal proportions: column j is family j (tests, evaluation).
+
+    ``tile_m``: square tiles of this side instead of ``cfg``'s (a larger tile holds more of
+    its family: stairs and slopes run from the platform to the tile's border).
+    """
     out = copy.deepcopy(cfg)
     out.num_rows, out.num_cols = num_rows, len(cfg.sub_terrains)
+    if tile_m is not None:
+        out.size = (float(tile_m), float(tile_m))
     for sub in out.sub_terrains.values():
         sub.proportion = 1.0
     return out

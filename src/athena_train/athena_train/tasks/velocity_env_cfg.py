@@ -179,6 +179,9 @@ class DomainRandomizationCfg:
     pushes: bool = True
     push_velocity: float = 0.5
     push_interval_s: tuple[float, float] = (5.0, 10.0)
+    # "box": each horizontal axis drawn from ±push_velocity (Isaac Lab's, the training's);
+    # "speed": exactly push_velocity in a random direction (the gates', as in MuJoCo)
+    push_law: str = "box"
     obs_noise: bool = True
     latency: bool = True
     max_latency_policy_steps: int = 2
@@ -290,10 +293,13 @@ class AthenaFlatEnvCfg(LocomotionVelocityRoughEnvCfg):
                     "mass_distribution_params": dr.payload_kg, "operation": "add"},
         ) if dr.payload else None
         v = dr.push_velocity
-        ev.push_robot = EventTerm(
-            func=mdp.push_by_setting_velocity, mode="interval", interval_range_s=dr.push_interval_s,
-            params={"velocity_range": {"x": (-v, v), "y": (-v, v)}},
-        ) if dr.pushes else None
+        if dr.push_law not in ("box", "speed"):
+            raise ValueError(f"push_law must be 'box' or 'speed', got {dr.push_law!r}")
+        push, push_params = ((athena_mdp.push_by_speed, {"speed": v}) if dr.push_law == "speed"
+                             else (mdp.push_by_setting_velocity,
+                                   {"velocity_range": {"x": (-v, v), "y": (-v, v)}}))
+        ev.push_robot = EventTerm(func=push, mode="interval", interval_range_s=dr.push_interval_s,
+                                  params=push_params) if dr.pushes else None
         self.observations.policy.enable_corruption = dr.obs_noise
         self.actions.joint_pos.max_delay_steps = dr.max_latency_policy_steps if dr.latency else 0
 
