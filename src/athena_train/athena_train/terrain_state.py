@@ -87,7 +87,9 @@ def restore(env: object, state: dict, seed: int = 0) -> str:
     if list(state["grid"]) != grid:
         return (f"terrain levels not restored: saved grid {list(state['grid'])} "
                 f"!= this env's {grid} (curriculum starts afresh)")
-    levels, types = state["levels"].long(), state["types"].long()
+    # on the CPU, where the comparison below runs: a resume maps a checkpoint, these levels
+    # with it, onto the run's device
+    levels, types = state["levels"].long().cpu(), state["types"].long().cpu()
     cur_types = t.terrain_types.detach().cpu().long()
     n = cur_types.numel()
     if levels.numel() == n and torch.equal(types, cur_types):
