@@ -47,8 +47,8 @@ def test_levels_spread_episodes_over_the_curriculum_levels() -> None:
     assert [lv for lv, _ in got] == list(range(10)) * 2
     assert all(lv / 10 <= d < (lv + 1) / 10 for lv, d in got)
     assert episode_difficulty(3, 7) == episode_difficulty(3, 7)
-    # a fall on stairs at difficulty 1 is judged on the 12 cm steps' landing (6 x 12 cm)
-    pose = np.array([[6.0, 0.0, 0.72 + 0.75], [6.0, 0.0, 0.72 + 0.40]])
+    # a fall on stairs at difficulty 1 is judged on the 12 cm steps' landing (18 x 12 cm)
+    pose = np.array([[8.0, 0.0, 2.16 + 0.75], [8.0, 0.0, 2.16 + 0.40]])
     assert np.allclose(base_height(pose, "stairs_up@1"), [0.75, 0.40])
     eps = [{"level": 0, "fell": False, "lin_vel_error": 0.1, "yaw_rate_error": 0.1},
            {"level": 0, "fell": True, "lin_vel_error": 0.3, "yaw_rate_error": 0.1},

@@ -97,6 +97,11 @@ STAIR_TREAD_M = 0.30
 SLOPE = (0.0, 0.21)              # slopes up and down: rise/run (12 degrees at the top)
 ROUGH_M = 0.03                   # random rough: +-3 cm in 1 cm steps on a 0.1 m grid, any level
 BOX_M = (0.02, 0.06)             # boxes: 0.45 m cells at +- this
+# m of its family's ground a robustness episode meets ahead of its start: 18 treads, a
+# storey's flight. Isaac Lab's evaluation tiles hold it (athena_train.terrain_eval,
+# EVAL_TILE_M: 16 m, from a stair pyramid's 3 m platform to its 1 m border), the MuJoCo
+# worlds build it (athena_sim.worlds, ``NAME@D``); training's 8 m tiles hold 5 treads
+TERRAIN_RUN_M = 5.4
 
 
 def at_difficulty(span: tuple[float, float], difficulty: float) -> float:

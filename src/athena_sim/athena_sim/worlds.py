@@ -14,7 +14,8 @@ the robot, which starts at the origin facing +x (REP-103: x forward) and walks o
 
 A spec is a world's name, built with ``WorldParams``' defaults, or ``NAME@D``: the family at
 difficulty D (0 to 1) of the robustness gate's ranges (``athena_description.walking_gate``:
-steps 5 → 12 cm, slopes 0 → 0.21, boxes ±2 → ±6 cm, rough ±3 cm at any D), which the
+steps 5 → 12 cm, slopes 0 → 0.21, boxes ±2 → ±6 cm, rough ±3 cm at any D; 18 steps, a 5.4 m
+ramp, 5.4 m of rough ground or boxes: ``TERRAIN_RUN_M``), which the
 training's curriculum spans over its 10 levels (level L: D from L/10 to (L+1)/10);
 ``stairs_up@1`` has the tallest steps the gate asks for.
 
@@ -45,6 +46,7 @@ WIDTH_M = 20.0
 LANDING_M = 10.0   # m: the landing the "down" worlds start on (room to drift backwards too)
 TOP_M = 20.0       # m: the landing after stairs and ramps up: a 20 s episode ends on it
 RGBA = (0.55, 0.55, 0.6, 1.0)
+BOX_CELL_M = 0.45  # the boxes' cells, as the training's (athena_train.tasks.terrains)
 START_Z_NUMERIC = "athena_world_start_z"
 
 
@@ -65,10 +67,19 @@ class WorldParams:
 
     @classmethod
     def at_difficulty(cls, difficulty: float) -> WorldParams:
-        """The gate's sizes at ``difficulty`` (0..1), as the training's generator makes them."""
-        return cls(step_m=wg.at_difficulty(wg.STEP_HEIGHT_M, difficulty),
+        """The gate's sizes at ``difficulty`` (0..1), as the training's generator makes them.
+
+        As long a run of the family as the Isaac Lab evaluation's tiles hold
+        (``walking_gate.TERRAIN_RUN_M``: 18 steps, a 5.4 m ramp, 5.4 m of rough ground or
+        boxes).
+        """
+        run = wg.TERRAIN_RUN_M
+        return cls(steps=round(run / wg.STAIR_TREAD_M),
+                   step_m=wg.at_difficulty(wg.STEP_HEIGHT_M, difficulty),
                    tread_m=wg.STAIR_TREAD_M, slope=wg.at_difficulty(wg.SLOPE, difficulty),
-                   rough_m=wg.ROUGH_M, box_m=wg.at_difficulty(wg.BOX_M, difficulty))
+                   ramp_m=run, rough_m=wg.ROUGH_M, rough_len_m=run,
+                   box_m=wg.at_difficulty(wg.BOX_M, difficulty),
+                   box_rows=round(run / BOX_CELL_M))
 
 
 @dataclass(frozen=True)
@@ -240,7 +251,7 @@ def _rough(spec: mujoco.MjSpec, p: WorldParams) -> Callable[[float, float], floa
 def _boxes(spec: mujoco.MjSpec, p: WorldParams) -> Callable[[float, float], float]:
     # 0.45 m cells at ±box_m around box_m (all above the floor), as the training's boxes
     rng = np.random.default_rng(p.seed)
-    cell = 0.45
+    cell = BOX_CELL_M
     ny = int(round(WIDTH_M / cell))
     tops = p.box_m + rng.uniform(-p.box_m, p.box_m, (p.box_rows, ny))
     y0 = -ny * cell / 2

@@ -17,14 +17,14 @@ ROBOT = load_robot_contract()
 
 
 def _ray_ground(model: mujoco.MjModel, data: mujoco.MjData, x: float, y: float) -> float:
-    """The highest static surface under (x, y), by MuJoCo's ray cast from 2 m down."""
+    """The highest static surface under (x, y), by MuJoCo's ray cast from 5 m down."""
     geomid = np.zeros(1, dtype=np.int32)
     # geomgroup None, flg_static 1, bodyexclude 1 (the robot's pelvis is body 1; its other
     # bodies are excluded by hitting only world geoms, checked below)
-    dist = mujoco.mj_ray(model, data, np.array([x, y, 2.0]), np.array([0.0, 0.0, -1.0]), None,
+    dist = mujoco.mj_ray(model, data, np.array([x, y, 5.0]), np.array([0.0, 0.0, -1.0]), None,
                          1, -1, geomid)
     assert dist >= 0 and model.geom_bodyid[geomid[0]] == 0, (x, y)
-    return 2.0 - dist
+    return 5.0 - dist
 
 
 @pytest.mark.parametrize("name", worlds.WORLDS)
@@ -50,11 +50,13 @@ def test_a_world_that_is_not_there_is_refused() -> None:
             worlds.parse(bad)
 
 
-@pytest.mark.parametrize(("spec", "rise"), [("stairs_up@0", 6 * 0.05), ("stairs_up@1", 6 * 0.12),
-                                            ("stairs_up@0.5", 6 * 0.085),
-                                            ("slope_up@1", 3.0 * 0.21)])
+@pytest.mark.parametrize(("spec", "rise"), [("stairs_up@0", 18 * 0.05),
+                                            ("stairs_up@1", 18 * 0.12),
+                                            ("stairs_up@0.5", 18 * 0.085),
+                                            ("slope_up@1", 5.4 * 0.21)])
 def test_a_difficulty_sizes_the_world_as_the_gate_ranges_say(spec: str, rise: float) -> None:
-    # the top of the stairs (6 steps) or the ramp (3 m): the gate's step height or slope at D
+    # the top of the stairs (18 steps) or the ramp (5.4 m): the gate's step height or slope
+    # at D, over the gate's run of terrain (walking_gate.TERRAIN_RUN_M)
     model, world = worlds.build(spec)
     data = mujoco.MjData(model)
     mujoco.mj_forward(model, data)

@@ -44,3 +44,15 @@ def test_episodes_end_where_robots_leave_their_tile(tmp_path: Path) -> None:
     # 0.3-1.0 m/s for 20 s is 6-20 m: a robot that does not fall walks off a 4 m half tile
     assert r["all"]["left_tile"] >= 4, r["all"]
     assert r["all"]["left_tile"] + r["all"]["falls"] <= 7
+
+
+def test_the_evaluation_tiles_hold_the_gate_s_run_of_terrain() -> None:
+    """A 16 m tile's stair pyramid: 18 steps from platform to border, as the MuJoCo worlds."""
+    from athena_train.tasks.terrains import rough_terrains_cfg
+    from athena_train.terrain_eval import EVAL_TILE_M
+
+    from athena_description import walking_gate as wg
+
+    st = rough_terrains_cfg().sub_terrains["pyramid_stairs"]
+    run = EVAL_TILE_M / 2 - st.platform_width / 2 - st.border_width
+    assert int(run / st.step_width) == round(wg.TERRAIN_RUN_M / wg.STAIR_TREAD_M) == 18
