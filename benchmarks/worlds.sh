@@ -3,7 +3,8 @@
 # --world: straight-ahead commands; the walking gate's pushes, friction and masses, or with
 # PROTOCOL=robustness the robustness gate's: 1.0 m/s pushes, friction 0.3-1.5, payload, weaker
 # motors, athena_description.walking_gate).
-#   [PROTOCOL=robustness] [LEVELS=1] bash benchmarks/worlds.sh [EPISODES] [POLICY.onnx ...]
+#   [PROTOCOL=robustness] [LEVELS=1] [WORLDS="stairs_up ..."] bash benchmarks/worlds.sh \
+#     [EPISODES] [POLICY.onnx ...]
 # One JSON per policy and world: benchmarks/results/worlds/<policy dir>_<world>.json
 # (robustness: benchmarks/results/robustness/<policy dir>_<world>.json). LEVELS=1: the
 # episodes spread over the family's 10 levels (evaluate --levels; the Isaac Lab evaluation's
@@ -23,7 +24,7 @@ levels=(); suffix=""
 [ "${LEVELS:-0}" = 1 ] && levels=(--levels) && suffix=_levels
 for policy in "${policies[@]}"; do
   tag="$(basename "$(dirname "$policy")")"
-  for world in stairs_up stairs_down slope_up slope_down rough boxes; do
+  for world in ${WORLDS:-stairs_up stairs_down slope_up slope_down rough boxes}; do
     python -m athena_bringup.evaluate --world "$world" --episodes "$episodes" --model "$policy" \
       --protocol "$protocol" "${levels[@]}" --out "$out_dir/${tag}_${world}${suffix}.json" \
       | grep -E '^\{"episode"' | cut -c1-120 \
