@@ -7,7 +7,7 @@
 # training segment of Athena-Velocity-Rough-v0 from scratch (gpu_segment.sh) until ~45 s
 # before DEADLINE_EPOCH. second: the segment resumed, then the per-family walking-gate
 # evaluation (terrain_eval policy) of the first segment's newest checkpoint and the new
-# newest, the ONNX export of the newest, and the warp kernel cache if it packs under 15 MiB;
+# newest and the ONNX export of the newest. Both: the warp kernel cache if it packs under 15 MiB;
 # with PROBE_ENVS=N first PROBE_S (75) seconds of a throwaway run at N envs (throughput only).
 # INIT_FROM=PATH: the run is a warm start from PATH (train --init_from: a .pt checkpoint or an
 # exported .onnx with params/ beside it, e.g. src/athena_train/policies/flat2/policy.onnx;
@@ -38,7 +38,9 @@ run_dir="$HOME/athena_logs/athena_rough/$run"
 left() { echo $(( deadline - $(date +%s) )); }
 newest() { ls "$run_dir"/model_*.pt 2>/dev/null | sed 's/.*model_\([0-9]*\)\.pt/\1/' | sort -n | tail -1; }
 # a kernel cache brought back earlier (warpcache.tgz of an earlier run, carried as
-# .warpcache/warpcache.tgz, ignored by git) replaces the cold compile on a fresh machine
+# .warpcache/warpcache.tgz, ignored by git) replaces the cold compile on a fresh machine. With
+# the last wheel chunk it would pass the 64 MiB a call carries: carry it in a call of its own
+# before, `tar -xzf .warpcache/warpcache.tgz -C ~` (it stays on the machine while it is warm)
 if [ -f .warpcache/warpcache.tgz ] && [ ! -d "$WARP_CACHE_PATH" ]; then
   tar -xzf .warpcache/warpcache.tgz -C "$HOME" && echo "[rough] warp cache unpacked from .warpcache"
 fi
@@ -89,11 +91,13 @@ else
   [ "$(left)" -gt 25 ] && timeout $(( $(left) - 20 )) python -m athena_train.export \
     "$run_dir/model_$last.pt" --out "$OUT/policy_${run}.onnx" > "$OUT/export.log" 2>&1
   tail -2 "$OUT/export.log" 2>/dev/null
-  tar -czf "$HOME/warpcache.tgz" -C "$HOME" warpcache 2>/dev/null
-  sz=$(stat -c %s "$HOME/warpcache.tgz" 2>/dev/null || echo 0)
-  echo "[rough] warp cache $(du -sh "$WARP_CACHE_PATH" | cut -f1), packed $sz bytes"
-  [ "$sz" -gt 0 ] && [ "$sz" -lt 15728640 ] && cp "$HOME/warpcache.tgz" "$OUT/"
 fi
+# the kernel cache, in either phase (a session may get one call only): the next fresh machine
+# skips most of the cold start-up and first iteration (rough6's cold ones: 71 s and 62 s)
+tar -czf "$HOME/warpcache.tgz" -C "$HOME" warpcache 2>/dev/null
+sz=$(stat -c %s "$HOME/warpcache.tgz" 2>/dev/null || echo 0)
+echo "[rough] warp cache $(du -sh "$WARP_CACHE_PATH" 2>/dev/null | cut -f1), packed $sz bytes"
+[ "$sz" -gt 0 ] && [ "$sz" -lt 15728640 ] && cp "$HOME/warpcache.tgz" "$OUT/"
 echo "[rough] 'overflowed' warnings per log:"; grep -c "overflowed" "$OUT"/*.log
 shopt -s nullglob
 cd "$OUT" && small=(*.log *.csv *.json run_*.tar) && tar -cf "meta_$phase.tar" "${small[@]}" \
