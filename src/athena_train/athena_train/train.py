@@ -193,6 +193,8 @@ def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool,
                    rank: Rank = SINGLE) -> object:
     """An rsl-rl OnPolicyRunner writing into ``run_dir``, resumed from its newest checkpoint.
 
+    A resumed run gets the checkpoint's layers (``agent_cfg`` is edited to them): a run
+    continued after the task's default network changed, or on another machine, loads.
     Rank 0 writes the config dump and git commit; checkpoint writes are atomic. Every rank
     resumes from the same checkpoint (rsl-rl broadcasts rank 0's parameters at the start).
     """
@@ -202,6 +204,9 @@ def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool,
     from isaaclab.utils.io import dump_yaml
     from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
 
+    ckpt = latest_checkpoint(run_dir) if resume else None
+    if ckpt is not None:  # a resumed run keeps its own layers, whatever the config says now
+        warm_start.adopt_architecture(agent_cfg, warm_start.read_source(ckpt))
     agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, version("rsl-rl-lib"))
     run_dir.mkdir(parents=True, exist_ok=True)
     if rank.is_main:
@@ -215,7 +220,6 @@ def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool,
     runner = runner_class()(env, agent_cfg.to_dict(), log_dir=str(run_dir),
                             device=agent_cfg.device)
     install_atomic_save(runner, _terrain_infos(env))
-    ckpt = latest_checkpoint(run_dir) if resume else None
     runner.resumed_from = ckpt
     if ckpt is not None:
         # onto this run's device: a checkpoint from a GPU machine resumes on a CPU too
@@ -290,12 +294,11 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
     agent_cfg.run_name = run_name
     run_dir = (log_root / agent_cfg.experiment_name / run_name).resolve()
     own = latest_checkpoint(run_dir) if resume else None
-    if own is not None:  # a resumed run keeps its own layers (a warm start's are the source's)
-        warm_start.adopt_architecture(agent_cfg, warm_start.read_source(own))
+    if own is not None:  # prepare_runner resumes it, with its own layers
         if warm is not None:
             print(f"[train] resuming {own.name}: --init_from {init_from} not applied", flush=True)
             warm = None
-    elif warm is not None:
+    elif warm is not None:  # a warm start's layers are the source's
         print(f"[train] warm start layers: {warm_start.adopt_architecture(agent_cfg, warm)}",
               flush=True)
     runner = prepare_runner(env, agent_cfg, run_dir, resume, rank)

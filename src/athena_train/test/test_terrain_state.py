@@ -22,7 +22,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="needs the training stack (requirements/train.txt)")
 
-from athena_train import terrain_state, warm_start  # noqa: E402
+from athena_train import terrain_state  # noqa: E402
 from athena_train import train as trainer  # noqa: E402
 
 ROWS, COLS = 4, 3
@@ -172,9 +172,7 @@ def _resumes_a_gpu_checkpoint(env: object, agent_cfg: object, tmp: Path) -> None
     run_dir = tmp / "from_gpu"
     run_dir.mkdir()
     shutil.copy(src, run_dir / src.name)
-    cfg = copy.deepcopy(agent_cfg)  # its layers, as train() adopts them for a resume
-    warm_start.adopt_architecture(cfg, warm_start.read_source(run_dir / src.name))
-    runner = trainer.prepare_runner(env, cfg, run_dir, resume=True)
+    runner = trainer.prepare_runner(env, copy.deepcopy(agent_cfg), run_dir, resume=True)
     assert runner.current_learning_iteration == 1801
     print("gpu checkpoint ok")
 
