@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from athena_description import walking_gate as gate
 
 EPISODE_S = gate.EPISODE_S

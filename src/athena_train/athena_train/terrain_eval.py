@@ -7,13 +7,14 @@ the task's randomization but no pushes; per family and level, the share of robot
 first episode ended on ``base_contact`` (pelvis, torso or a knee touched the terrain) within
 10, 25 and ``--steps`` steps, and how every first episode that ended did end.
 
-``python -m athena_train.terrain_eval policy CKPT [CKPT ...] [--per_tile 5] [--protocol walking]
-[--tile_m 16] [--out eval.json]``: a gate's protocol (``athena_description.walking_gate``: ``walking``, the
-flat gate's commands, pushes, friction and masses; ``robustness``, the robustness gate's:
-straight-ahead commands, 1.0 m/s pushes, friction 0.3-1.5, payload, weaker motors; 20 s
-episodes, ``athena_train.evaluate``) on every tile of the same grid; per family (and level)
-the gate's metrics and verdict, falls and velocity errors; with ``robustness`` also the
-gate's verdict over the families (``robustness_verdict``, the flat gate counted as not run).
+``python -m athena_train.terrain_eval policy CKPT [CKPT ...] [--per_tile 5]
+[--protocol walking] [--tile_m 16] [--out eval.json]``: a gate's protocol
+(``athena_description.walking_gate``: ``walking``, the flat gate's commands, pushes,
+friction and masses; ``robustness``, the robustness gate's: straight-ahead commands,
+1.0 m/s pushes, friction 0.3-1.5, payload, weaker motors; 20 s episodes,
+``athena_train.evaluate``) on every tile of the same grid; per family (and level) the
+gate's metrics and verdict, falls and velocity errors; with ``robustness`` also the gate's
+verdict over the families (``robustness_verdict``, the flat gate counted as not run).
 Exit 0.
 
 One env per episode, placed on its tile before the first reset; the terrain curriculum is

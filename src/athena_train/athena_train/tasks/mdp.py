@@ -1,5 +1,4 @@
-"""athena's own MDP terms: observations, action law, substep tracking, pushes, curriculum, motor
-strength.
+"""athena's own MDP terms: observations, actions, substep tracking, pushes, curriculum, motors.
 
 Everything the deployed node must reproduce is defined here once, from the policy contract:
 gait phase from the episode clock, leg-only slices, ``last_action`` = the raw policy output
@@ -236,7 +235,7 @@ class swing_apex_shortfall(ManagerTermBase):  # noqa: N801 - Isaac Lab's term na
 
 
 def push_by_speed(env: ManagerBasedEnv, env_ids: torch.Tensor | slice, speed: float,
-                  asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")) -> None:
+                  asset_cfg: SceneEntityCfg | None = None) -> None:
     """Kick the base: add ``speed`` m/s of horizontal velocity in a uniformly random direction.
 
     The gates' push (``athena_description.walking_gate``: a ``push_speed`` m/s kick), as the
@@ -245,7 +244,7 @@ def push_by_speed(env: ManagerBasedEnv, env_ids: torch.Tensor | slice, speed: fl
     instead: kicks from 0 to 1.41 × ``speed``, 0.77 × on average, so a gate run with it would
     push more gently than the same gate in MuJoCo.
     """
-    asset = env.scene[asset_cfg.name]
+    asset = env.scene[asset_cfg.name if asset_cfg is not None else "robot"]
     vel_w = asset.data.root_vel_w.torch[env_ids].clone()
     ang = torch.rand(vel_w.shape[0], device=vel_w.device) * (2.0 * math.pi)
     vel_w[:, 0] += speed * torch.cos(ang)
