@@ -80,6 +80,8 @@ def test_rough_task_config_and_flat_unchanged() -> None:
     stand = rough.rewards.stand_still
     assert stand.weight < 0 and stand.params["command_name"] == "base_velocity"
     assert not hasattr(flat.rewards, "stand_still")
+    standing = rough.commands.base_velocity.rel_standing_envs
+    assert standing > flat.commands.base_velocity.rel_standing_envs
     # a swing below the tallest riser costs at touchdown (rough only), feet in one order
     swing = rough.rewards.swing_apex
     assert swing.weight < 0 and swing.params["target_m"] == STEP_HEIGHT_M[1]
