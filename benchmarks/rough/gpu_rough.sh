@@ -15,6 +15,10 @@
 # INIT_STD, CRITIC_WARMUP: its --init_std and --critic_warmup. STAND=0: no standing check.
 # MAX_ITERATIONS: the run's total iterations (below).
 # RESUME_FROM=DIR: continue a run kept from an earlier session (below).
+# AB_S=N (first phase): issue 16's A/B on one machine and one run: the first N seconds of the
+# segment with Isaac Lab's loop (one sim.step per substep), the rest with train
+# --decimation_in_physics (the physics runs the substeps in one CUDA graph); if that part
+# fails (a traceback in its log), the rest of the time with Isaac Lab's loop again.
 # EVAL_EXTRA="P ...": more policies for the second phase's evaluation (.pt or .onnx, e.g.
 # flat2's ONNX as a baseline); EVAL_PER_TILE: episodes per tile (default 5: 50 per family);
 # EVAL_PROTOCOL: walking (default) or robustness (athena_description.walking_gate).
@@ -30,6 +34,8 @@ warm=()
 # MAX_ITERATIONS=N: train's --max_iterations (the run's total; the task's agent config says
 # 3000, which a run continued across sessions, like rough4 -> rough5 -> rough6, reaches)
 [ -n "${MAX_ITERATIONS:-}" ] && warm+=(--max_iterations "$MAX_ITERATIONS")
+# DECIMATION_IN_PHYSICS=1: train --decimation_in_physics in every segment (not with AB_S)
+[ "${DECIMATION_IN_PHYSICS:-0}" = 1 ] && warm+=(--decimation_in_physics)
 root="$(pwd)"
 export PYTHONPATH="$HOME/site:$root/src/athena_description:$root/src/athena_train"
 export PYTHONUNBUFFERED=1 WARP_CACHE_PATH="$HOME/warpcache"
@@ -60,8 +66,21 @@ if [ "$phase" = first ]; then
       echo "[rough] stand rc=$?" >> "$OUT/stand_gpu.log" ) &
     stand=$!
   fi
-  MODELS_APART=1 MODELS_FROM=1 bash benchmarks/time_to_walk/gpu_segment.sh $(( $(left) - 45 )) \
-    "$run" --task "$task" --seed 42 "${warm[@]}"
+  if [ "${AB_S:-0}" -gt 0 ]; then
+    bash benchmarks/time_to_walk/gpu_segment.sh "$AB_S" "$run" --task "$task" --seed 42 \
+      "${warm[@]}" > "$OUT/ab_loop.log" 2>&1
+    MODELS_APART=1 MODELS_FROM=1 bash benchmarks/time_to_walk/gpu_segment.sh \
+      $(( $(left) - 45 )) "$run" --task "$task" --seed 42 "${warm[@]}" --decimation_in_physics
+    if grep -q "Traceback" "$(ls -t "$OUT"/train_"$run"_*.log | head -1)" \
+        && [ "$(left)" -gt 150 ]; then
+      echo "[rough] decimation_in_physics failed: the rest with Isaac Lab's loop"
+      MODELS_APART=1 MODELS_FROM=1 bash benchmarks/time_to_walk/gpu_segment.sh \
+        $(( $(left) - 45 )) "$run" --task "$task" --seed 42 "${warm[@]}"
+    fi
+  else
+    MODELS_APART=1 MODELS_FROM=1 bash benchmarks/time_to_walk/gpu_segment.sh \
+      $(( $(left) - 45 )) "$run" --task "$task" --seed 42 "${warm[@]}"
+  fi
   grep -h "warm start\|contract:\|critic warm-up\|terrain levels" "$OUT"/train_"$run"_*.log
   if [ -n "$stand" ]; then
     wait "$stand"

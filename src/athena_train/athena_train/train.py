@@ -267,12 +267,15 @@ def learn(runner: object, env: object, agent_cfg: object, run_dir: Path,
 def train(task: str, num_envs: int | None, device: str, seed: int, max_iterations: int | None,
           run_name: str, resume: bool, log_root: Path, save_interval: int | None = None,
           physics: str | None = None, init_from: Path | None = None,
-          init_std: float | None = None, critic_warmup: int | None = None) -> Path:
+          init_std: float | None = None, critic_warmup: int | None = None,
+          decimation_in_physics: bool = False) -> Path:
     """Train; return the run directory (checkpoints, TensorBoard, config dump).
 
     Under torchrun each process trains on its own device with its own seed; ``num_envs`` is
     per process. ``init_from`` warm-starts a fresh run from a checkpoint or an ONNX export
     (:mod:`athena_train.warm_start`); a resumed run continues from its own checkpoint instead.
+    ``decimation_in_physics``: the env config's switch of that name
+    (:func:`athena_train.tasks.physics.hand_decimation_to_physics`).
     """
     t_start = time.time()
     rank = current_rank()
@@ -286,7 +289,11 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
         warm, widened = warm_start.fit_history(warm)
         if widened:
             print(f"[train] warm start: {widened}", flush=True)
-    env, agent_cfg = make_env_and_cfg(task, num_envs, device, seed, physics)
+    def edit(cfg: object) -> None:
+        cfg.decimation_in_physics = decimation_in_physics
+
+    env, agent_cfg = make_env_and_cfg(task, num_envs, device, seed, physics, edit_env_cfg=edit)
+    print(f"[train] decimation in physics: {decimation_in_physics}", flush=True)
     if max_iterations is not None:
         agent_cfg.max_iterations = max_iterations
     if save_interval is not None:
@@ -352,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="iterations with the actor frozen after a warm start (default: "
                          f"{warm_start.ONNX_CRITIC_WARMUP} when the critic starts fresh, i.e. "
                          "from an ONNX source; else 0)")
+    ap.add_argument("--decimation_in_physics", action="store_true",
+                    help="the physics runs each policy step's substeps in one call (one CUDA "
+                         "graph on a GPU) instead of Isaac Lab's loop of one call per substep")
     ap.add_argument("--distributed", action="store_true",
                     help="one process per GPU through torchrun (gloo on --device cpu); "
                          "--num_envs is per process")
@@ -364,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(args.task, args.num_envs, args.device, args.seed, args.max_iterations,
               args.run_name, args.resume, args.log_root, args.save_interval, args.physics,
-              args.init_from, args.init_std, args.critic_warmup)
+              args.init_from, args.init_std, args.critic_warmup, args.decimation_in_physics)
     except warm_start.WarmStartError as exc:
         print(f"[train] warm start refused: {exc}", file=sys.stderr, flush=True)
         return 2

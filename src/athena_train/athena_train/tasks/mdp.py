@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import warp as wp
 from athena_description.policy_contract import default_policy_contract
 from isaaclab.envs import ManagerBasedEnv, ManagerBasedRLEnv
 from isaaclab.envs import mdp as isaac_mdp
@@ -83,10 +84,11 @@ class ContractJointPositionAction(JointPositionAction):
                                                               device=self.device)
         self._delay = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         self._env_idx = torch.arange(self.num_envs, device=self.device)
-        # body-frame (vx, vy, wz) of the base before each physics substep of this policy step
-        self.substep_base_velocity = torch.zeros(env.cfg.decimation, self.num_envs, 3,
-                                                 device=self.device)
-        self._substep = 0
+        # body-frame (vx, vy, wz) of the base before each physics substep of this policy step,
+        # recorded by the physics itself (SubstepVelocityRecorder)
+        self._recorder = SubstepVelocityRecorder(self._asset, env.cfg.decimation,
+                                                 env.sim.physics_manager)
+        self.substep_base_velocity = self._recorder.samples
 
     def process_actions(self, actions: torch.Tensor) -> None:
         """Store the raw action; compute the (possibly delayed) position target."""
@@ -97,25 +99,17 @@ class ContractJointPositionAction(JointPositionAction):
         self._history = torch.roll(self._history, 1, dims=0)
         self._history[0] = target
         self._processed_actions = self._history[self._delay, self._env_idx]
-        self._substep = 0
+        self._recorder.restart()
 
     def apply_actions(self) -> None:
-        """Write the targets, and record the base velocity this substep starts from.
-
-        Called once per physics substep (the action term is the only manager that sees every
-        substep): over a policy step the samples are the state after the previous step and
-        after each of the first ``decimation - 1`` substeps, so every phase is covered.
-        """
+        """Write the targets; without Newton, record the substep's base velocity here."""
         super().apply_actions()
-        if self._substep < self.substep_base_velocity.shape[0]:
-            data = self._asset.data
-            self.substep_base_velocity[self._substep, :, :2] = data.root_lin_vel_b.torch[:, :2]
-            self.substep_base_velocity[self._substep, :, 2] = data.root_ang_vel_b.torch[:, 2]
-            self._substep += 1
+        if not self._recorder.in_physics:
+            self._recorder.record_from(self._asset.data)
 
     def substep_velocity(self) -> torch.Tensor:
-        """(samples, num_envs, 3) base (vx, vy, wz) recorded during the last policy step."""
-        return self.substep_base_velocity[:max(self._substep, 1)]
+        """(decimation, num_envs, 3) base (vx, vy, wz) recorded during the last policy step."""
+        return self.substep_base_velocity
 
     def reset(self, env_ids: Sequence[int] | None = None) -> None:
         """Zero the raw action, refill the history with the default pose, redraw the delay."""
@@ -128,6 +122,82 @@ class ContractJointPositionAction(JointPositionAction):
         if self.cfg.max_delay_steps > 0:
             self._delay[ids] = torch.randint(0, self.cfg.max_delay_steps + 1, (len(ids),),
                                              device=self.device)
+
+
+@wp.kernel
+def _record_base_velocity(com_vel_w: wp.array(dtype=wp.spatial_vectorf),
+                          pose_w: wp.array(dtype=wp.transformf), slot: wp.array(dtype=wp.int32),
+                          out: wp.array2d(dtype=wp.vec3f)) -> None:
+    """out[slot, env] = the root's (vx, vy, wz) in its own frame.
+
+    As ``root_lin_vel_b`` / ``root_ang_vel_b`` read it: the centre-of-mass velocity rotated
+    into the root link's frame.
+    """
+    i = wp.tid()
+    k = slot[0]
+    if k < out.shape[0]:
+        q = wp.transform_get_rotation(pose_w[i])
+        v = wp.quat_rotate_inv(q, wp.spatial_top(com_vel_w[i]))
+        w = wp.quat_rotate_inv(q, wp.spatial_bottom(com_vel_w[i]))
+        out[k, i] = wp.vec3f(v[0], v[1], w[2])
+
+
+@wp.kernel
+def _next_slot(slot: wp.array(dtype=wp.int32)) -> None:
+    """One sample recorded: the next one goes to the next row."""
+    slot[0] = slot[0] + 1
+
+
+class SubstepVelocityRecorder:
+    """The base velocity at the start of every physics substep, recorded inside the physics.
+
+    Newton calls a post-actuator callback once per substep, just before the solver runs (inside
+    the captured CUDA graph when the physics runs the whole decimation loop in one step,
+    ``decimation_in_graph``; eagerly, once per ``sim.step``, otherwise). Two warp kernels read
+    the simulator's own root state there, so the record is the same either way: the state
+    after the previous policy step and after each of the first ``decimation - 1`` substeps.
+    Isaac Lab's lazily computed ``root_lin_vel_b`` cannot be read inside a graph, and read from
+    Python it cost 14 kernel launches per env step (docs/profiling.md).
+    """
+
+    def __init__(self, asset: object, decimation: int, physics_manager: type) -> None:
+        """Bind to ``asset``'s simulator state and register with Newton (before any capture).
+
+        Other physics (PhysX, not run in this workspace): no callback; the action term calls
+        :meth:`record_from` once per substep instead.
+        """
+        register = getattr(physics_manager, "register_post_actuator_callback", None)
+        self.in_physics = callable(register)
+        n = asset.num_instances
+        self._out = wp.zeros((decimation, n), dtype=wp.vec3f, device=str(asset.device))
+        self._slot = wp.zeros(1, dtype=wp.int32, device=str(asset.device))
+        # (decimation, num_envs, 3), the same memory
+        self.samples: torch.Tensor = wp.to_torch(self._out)
+        self._next = 0  # record_from's row
+        if self.in_physics:
+            data = asset.data
+            self._com_vel_w = data._sim_bind_root_com_vel_w     # views of Newton's state, fixed
+            self._pose_w = data._sim_bind_root_link_pose_w      # for the simulation's lifetime
+            register(self.record)
+
+    def restart(self) -> None:
+        """A new policy step: the next substep's sample goes to row 0."""
+        self._slot.zero_()
+        self._next = 0
+
+    def record_from(self, data: object) -> None:
+        """This substep's sample from the asset's data (physics without the callback)."""
+        if self._next < self.samples.shape[0]:
+            self.samples[self._next, :, :2] = data.root_lin_vel_b.torch[:, :2]
+            self.samples[self._next, :, 2] = data.root_ang_vel_b.torch[:, 2]
+            self._next += 1
+
+    def record(self) -> None:
+        """Newton's callback: this substep's sample into the next row (no row past the last)."""
+        n = self._com_vel_w.shape[0]
+        wp.launch(_record_base_velocity, dim=n, device=self._out.device,
+                  inputs=[self._com_vel_w, self._pose_w, self._slot, self._out])
+        wp.launch(_next_slot, dim=1, device=self._out.device, inputs=[self._slot])
 
 
 @configclass

@@ -76,6 +76,32 @@ def physx_cfg() -> object:
     return PhysxCfg(gpu_max_rigid_patch_count=10 * 2**15)
 
 
+def hand_decimation_to_physics(env: object, env_ids: object) -> None:
+    """Startup event: with ``cfg.decimation_in_physics``, Newton runs the decimation loop.
+
+    Isaac Lab lets the physics run all ``decimation`` substeps of a policy step in one
+    ``sim.step`` (on a GPU one CUDA-graph replay) when every actuator is graph-safe, but takes
+    that path only for Newton's own actuator models. athena's are implicit PD, which the
+    MuJoCo-Warp solver integrates inside its step and which are graph-safe as they are: this
+    opts them in. The physics is unchanged (the same targets over the loop, the same solver
+    steps); what changes is that the env's action, scene-write and scene-update calls run once
+    per policy step instead of once per substep, so contact sensors and ``joint_acc`` see the
+    end of the loop only. The substep velocity record still sees every substep (it runs in
+    the loop: :class:`athena_train.tasks.mdp.SubstepVelocityRecorder`).
+    """
+    if not getattr(env.cfg, "decimation_in_physics", False):
+        return
+    manager = env.sim.physics_manager
+    if not callable(getattr(manager, "activate_newton_actuator_path", None)):
+        raise RuntimeError(f"decimation_in_physics needs Newton physics, not {manager}")
+    manager.activate_newton_actuator_path()
+    if not manager.handles_decimation():
+        raise RuntimeError("decimation_in_physics: an actuator is not CUDA-graph-safe (only "
+                           "implicit PD and Newton's graph-safe actuators are)")
+    manager.set_decimation(env.cfg.decimation)  # recaptures the graph on the next step
+    env._physics_handles_decimation = True  # what ManagerBasedEnv sets from handles_decimation()
+
+
 def physics_cfg(name: str, device: str, num_envs: int | None = None) -> object:
     """The physics config called ``name`` (one of :data:`PRESETS`) for ``num_envs`` worlds."""
     if name == "newton":

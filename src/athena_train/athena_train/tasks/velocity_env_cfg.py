@@ -30,7 +30,7 @@ from isaaclab_tasks.core.velocity.velocity_env_cfg import (
 
 from athena_description import walking_gate as wg
 from athena_train.tasks import mdp as athena_mdp
-from athena_train.tasks.physics import physics_cfg
+from athena_train.tasks.physics import hand_decimation_to_physics, physics_cfg
 from athena_train.tasks.robot_cfg import athena_articulation_cfg
 from athena_train.tasks.terrains import rough_terrains_cfg
 
@@ -200,6 +200,9 @@ class AthenaFlatEnvCfg(LocomotionVelocityRoughEnvCfg):
     actions: ActionsCfg = ActionsCfg()
     randomization: DomainRandomizationCfg = DomainRandomizationCfg()
     physics_preset: str = "newton"
+    # the physics runs the policy step's substeps in one call (one CUDA graph on a GPU):
+    # tasks.physics.hand_decimation_to_physics (issue 16; off until measured)
+    decimation_in_physics: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -256,6 +259,9 @@ class AthenaFlatEnvCfg(LocomotionVelocityRoughEnvCfg):
         self.terminations.bad_orientation = DoneTerm(func=mdp.bad_orientation,
                                                      params={"limit_angle": 1.0})
         self.events.reset_robot_joints.params["position_range"] = (1.0, 1.0)
+        # reads cfg.decimation_in_physics when the env starts (so it may be set after this)
+        self.events.decimation_in_physics = EventTerm(func=hand_decimation_to_physics,
+                                                      mode="startup")
         self.events.reset_base.params["velocity_range"] = {
             k: (-0.2, 0.2) for k in ("x", "y", "z", "roll", "pitch", "yaw")}
         self.apply_randomization()
