@@ -64,6 +64,7 @@ def throughput(times: list[tuple[int, float, float]], envs: int, skip: int) -> d
 
 
 NOTES = re.compile(r"^\[train\] (warm start.*|contract: .*|critic warm-up.*|terrain levels.*|"
+                   r"decimation in physics: .*|"
                    r".*holds no terrain levels.*|resuming .*not applied)$")
 
 
