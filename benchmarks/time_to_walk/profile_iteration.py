@@ -17,7 +17,9 @@ never; the process is for measuring only) to time them. In order:
    on and off (the one change measured; learning is unaffected by it);
 4. the wrappers are installed (``torch.profiler.record_function`` ranges around the env's
    managers, the physics step, the per-substep velocity hook of
-   ``ContractJointPositionAction``, each reward/observation/termination term, policy
+   ``ContractJointPositionAction`` (since 2026-12-06 the record runs as a Newton callback
+   inside ``sim.step``, so that bucket holds only what ``apply_actions`` adds to its
+   parent's), each reward/observation/termination term, policy
    inference, rsl-rl storage and bookkeeping, returns and the PPO update), then one iteration
    each with
    - host timers (wall time of each call on the CPU; the GPU runs asynchronously),
@@ -563,6 +565,8 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear measurement script
                     help="alternate BLOCKS blocks of --timed_iterations with rsl-rl's NaN check "
                          "on and off (0: skip)")
     ap.add_argument("--no_per_term", action="store_true", help="no ranges per manager term")
+    ap.add_argument("--decimation_in_physics", action="store_true",
+                    help="the env config's switch: the physics runs the substeps in one call")
     ap.add_argument("--trace", type=Path, default=None, help="also write the Chrome trace (gz)")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--compose", type=Path, default=None, metavar="PROFILE_JSON",
@@ -583,7 +587,11 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear measurement script
     sys.path[:0] = [str(ROOT / "src" / "athena_description"), str(ROOT / "src" / "athena_train")]
     from athena_train.train import make_env_and_cfg, prepare_runner
 
-    env, agent_cfg = make_env_and_cfg(args.task, args.num_envs, args.device, args.seed)
+    def edit(cfg: object) -> None:
+        cfg.decimation_in_physics = args.decimation_in_physics
+
+    env, agent_cfg = make_env_and_cfg(args.task, args.num_envs, args.device, args.seed,
+                                      edit_env_cfg=edit)
     run_dir = Path(tempfile.mkdtemp(prefix="athena_profile_"))
     agent_cfg.save_interval = 10**9  # no checkpoints inside the measured iterations
     runner = prepare_runner(env, agent_cfg, run_dir, resume=False)
