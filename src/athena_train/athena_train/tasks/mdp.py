@@ -153,7 +153,7 @@ class SubstepVelocityRecorder:
 
     Newton calls a post-actuator callback once per substep, just before the solver runs (inside
     the captured CUDA graph when the physics runs the whole decimation loop in one step,
-    ``decimation_in_graph``; eagerly, once per ``sim.step``, otherwise). Two warp kernels read
+    ``decimation_in_physics``; eagerly, once per ``sim.step``, otherwise). Two warp kernels read
     the simulator's own root state there, so the record is the same either way: the state
     after the previous policy step and after each of the first ``decimation - 1`` substeps.
     Isaac Lab's lazily computed ``root_lin_vel_b`` cannot be read inside a graph, and read from
