@@ -66,20 +66,20 @@ if [ "$phase" = first ]; then
       echo "[rough] stand rc=$?" >> "$OUT/stand_gpu.log" ) &
     stand=$!
   fi
+  # the segment until ~45 s before the deadline (extra train args after it)
+  rest() { MODELS_APART=1 MODELS_FROM=1 bash benchmarks/time_to_walk/gpu_segment.sh \
+             $(( $(left) - 45 )) "$run" --task "$task" --seed 42 "${warm[@]}" "$@"; }
   if [ "${AB_S:-0}" -gt 0 ]; then
     bash benchmarks/time_to_walk/gpu_segment.sh "$AB_S" "$run" --task "$task" --seed 42 \
       "${warm[@]}" > "$OUT/ab_loop.log" 2>&1
-    MODELS_APART=1 MODELS_FROM=1 bash benchmarks/time_to_walk/gpu_segment.sh \
-      $(( $(left) - 45 )) "$run" --task "$task" --seed 42 "${warm[@]}" --decimation_in_physics
+    rest --decimation_in_physics
     if grep -q "Traceback" "$(ls -t "$OUT"/train_"$run"_*.log | head -1)" \
         && [ "$(left)" -gt 150 ]; then
       echo "[rough] decimation_in_physics failed: the rest with Isaac Lab's loop"
-      MODELS_APART=1 MODELS_FROM=1 bash benchmarks/time_to_walk/gpu_segment.sh \
-        $(( $(left) - 45 )) "$run" --task "$task" --seed 42 "${warm[@]}"
+      rest
     fi
   else
-    MODELS_APART=1 MODELS_FROM=1 bash benchmarks/time_to_walk/gpu_segment.sh \
-      $(( $(left) - 45 )) "$run" --task "$task" --seed 42 "${warm[@]}"
+    rest
   fi
   grep -h "warm start\|contract:\|critic warm-up\|terrain levels" "$OUT"/train_"$run"_*.log
   if [ -n "$stand" ]; then

@@ -31,21 +31,20 @@ def main() -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    # the gate's protocol with its pushes off, under a name of its own (PROTOCOLS is the registry
-    # terrain_eval reads; this process only)
-    gate.PROTOCOLS[NO_PUSH] = dataclasses.replace(gate.ROBUSTNESS, name=NO_PUSH, push_speed=0.0,
-                                                  push_period_s=0.0)
+    # the gate's protocol with its pushes off, under a name of its own
+    no_push = dataclasses.replace(gate.ROBUSTNESS, name=NO_PUSH, push_speed=0.0,
+                                  push_period_s=0.0)
     from athena_train.terrain_eval import evaluate_families
 
     run = evaluate_families([args.policy], per_tile=args.per_tile, device=args.device,
-                            protocol=NO_PUSH)[0]
+                            protocol=no_push)[0]
     pushed = json.loads(args.pushed.read_text())[0] if args.pushed else None
     keys = ("episodes", "falls", "mean_lin_vel_error", "left_tile")
     table = {f: {"no_pushes": {k: v.get(k) for k in keys},
                  **({"pushed": {k: pushed["families"][f].get(k) for k in keys}}
                     if pushed else {})}
              for f, v in run["families"].items()}
-    out = {"policy": str(args.policy), "protocol": dataclasses.asdict(gate.PROTOCOLS[NO_PUSH]),
+    out = {"policy": str(args.policy), "protocol": dataclasses.asdict(no_push),
            "pushed_source": str(args.pushed) if args.pushed else None,
            "per_family": table, "no_pushes_evaluation": run}
     args.out.parent.mkdir(parents=True, exist_ok=True)

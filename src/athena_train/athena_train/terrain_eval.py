@@ -31,8 +31,12 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from athena_description.walking_gate import Protocol
 
 ROUGH_TASK = "Athena-Velocity-Rough-v0"
 # issue 17: with MuJoCo's contacts 34-100 % ended on base contact within 10 steps. Zero actions
@@ -233,13 +237,15 @@ def stand_check(task: str = ROUGH_TASK, per_tile: int = 4, steps: int = 50,
 
 def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile: int = 5,
                       num_rows: int | None = None, device: str = "cuda:0",
-                      seed: int = 7, protocol: str = "walking",
+                      seed: int = 7, protocol: str | Protocol = "walking",
                       fall_links: list[str] | None = None,
                       tile_m: float | None = EVAL_TILE_M) -> list[dict]:
     """A gate's protocol (walking_gate.PROTOCOLS) on every tile; its metrics per family, level.
 
     An episode counts only while the robot is on its own tile (``evaluate.rollout``'s
     ``bounds``); ``left_tile``: episodes that walked off it before their time was up.
+    ``protocol``: a name in ``walking_gate.PROTOCOLS`` or a ``walking_gate.Protocol`` (a
+    variant of a gate's, e.g. without its pushes: ``benchmarks/rough/push_isolation.py``).
     """
     from athena_description import walking_gate as gate
     from athena_train.evaluate import (
@@ -252,7 +258,7 @@ def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile:
     )
     from athena_train.train import make_env_and_cfg
 
-    proto = gate.PROTOCOLS[protocol]
+    proto = protocol if isinstance(protocol, gate.Protocol) else gate.PROTOCOLS[protocol]
     contract = model_contract(checkpoints)
 
     def edit(c: object) -> None:
@@ -271,7 +277,7 @@ def evaluate_families(checkpoints: list[Path], task: str = ROUGH_TASK, per_tile:
     for ckpt in checkpoints:
         t1 = time.time()
         per_ep = rollout(env, ckpt, bounds)
-        out = {"checkpoint": str(ckpt), "task": task, "protocol": protocol, "device": device,
+        out = {"checkpoint": str(ckpt), "task": task, "protocol": proto.name, "device": device,
                "fall_links": contact_fall_links(env), "tile_m": side,
                "per_tile": per_tile, "num_envs": int(len(fam)), "env_build_s": round(build_s, 1),
                "all": summarize(per_ep, proto), "families": {}}

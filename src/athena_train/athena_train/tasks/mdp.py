@@ -88,7 +88,6 @@ class ContractJointPositionAction(JointPositionAction):
         # recorded by the physics itself (SubstepVelocityRecorder)
         self._recorder = SubstepVelocityRecorder(self._asset, env.cfg.decimation,
                                                  env.sim.physics_manager)
-        self.substep_base_velocity = self._recorder.samples
 
     def process_actions(self, actions: torch.Tensor) -> None:
         """Store the raw action; compute the (possibly delayed) position target."""
@@ -109,7 +108,7 @@ class ContractJointPositionAction(JointPositionAction):
 
     def substep_velocity(self) -> torch.Tensor:
         """(decimation, num_envs, 3) base (vx, vy, wz) recorded during the last policy step."""
-        return self.substep_base_velocity
+        return self._recorder.samples
 
     def reset(self, env_ids: Sequence[int] | None = None) -> None:
         """Zero the raw action, refill the history with the default pose, redraw the delay."""
