@@ -137,6 +137,20 @@ def install_atomic_save(runner: object,
     runner.save = atomic_save
 
 
+def dump_yaml_atomic(path: Path, data: object) -> None:
+    """Isaac Lab's ``dump_yaml`` into a temporary file, then ``os.replace`` it into place.
+
+    The other ranks of a resumed distributed run read ``params/`` beside the checkpoint
+    (``warm_start.read_source``) while rank 0 rewrites it: they must see the old file or the
+    new one, never half of one (a half-written env.yaml failed a two-process resume).
+    """
+    from isaaclab.utils.io import dump_yaml
+
+    tmp = path.with_name(f"{path.name}.tmp.yaml")  # dump_yaml keeps a .yaml ending
+    dump_yaml(str(tmp), data)
+    os.replace(tmp, path)
+
+
 def _terrain_infos(env: object) -> Callable[[], dict]:
     """The checkpoint infos of the terrain curriculum (empty when the env has none)."""
     from athena_train import terrain_state
@@ -201,7 +215,6 @@ def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool,
     from importlib.metadata import version
 
     import torch
-    from isaaclab.utils.io import dump_yaml
     from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
 
     ckpt = latest_checkpoint(run_dir) if resume else None
@@ -210,8 +223,8 @@ def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool,
     agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, version("rsl-rl-lib"))
     run_dir.mkdir(parents=True, exist_ok=True)
     if rank.is_main:
-        dump_yaml(str(run_dir / "params" / "env.yaml"), env.unwrapped.cfg)
-        dump_yaml(str(run_dir / "params" / "agent.yaml"), agent_cfg)
+        dump_yaml_atomic(run_dir / "params" / "env.yaml", env.unwrapped.cfg)
+        dump_yaml_atomic(run_dir / "params" / "agent.yaml", agent_cfg)
         (run_dir / "git.txt").write_text(f"{git_commit()}\n", encoding="utf-8")
     # torch.distributions validates a Normal's arguments at every construction, one host sync
     # each (40 per PPO update, docs/profiling.md); a NaN policy is still caught by rsl-rl's

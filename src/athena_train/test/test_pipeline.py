@@ -127,6 +127,7 @@ def test_two_ppo_iterations_export_and_node_backend(env_and_cfg, tmp_path) -> No
     assert (run_dir / "params" / "agent.yaml").exists() and (run_dir / "git.txt").exists()
     assert list(run_dir.glob("events.out.tfevents*")), "no TensorBoard events"
     assert not list(run_dir.glob("*.tmp"))
+    assert not list((run_dir / "params").glob("*.tmp*"))  # params written atomically too
 
     recorded = env.get_observations()["policy"].numpy()
     onnx_path, diff = exporter.export(final, tmp_path / "policy.onnx", recorded=recorded)
