@@ -6,7 +6,8 @@
 # newest), logs GPU memory, and copies the run's params, TensorBoard events and checkpoints
 # (every 250 its + newest) to $OUT: all in run_RUN.tar, or with MODELS_APART=1 the checkpoints
 # as separate files model_RUN_<it>.pt beside a run_RUN.tar without them (a few MB each: the
-# device tool brings back files of at most 16 MiB; MODELS_FROM=K leaves out those before K).
+# device tool brings back files of at most 16 MiB; MODELS_FROM=K leaves out those before K;
+# MODELS_EVERY=N: every N its instead of 250).
 set -uo pipefail
 secs="$1"; run="$2"; shift 2
 root="$(pwd)"
@@ -36,7 +37,7 @@ ls "$run_dir" | tail -3
 newest=$(ls "$run_dir"/model_*.pt | sed 's/.*model_\([0-9]*\)\.pt/\1/' | sort -n | tail -1)
 # MODELS_FROM=K: only checkpoints of iteration >= K (e.g. those a resumed segment wrote)
 models=$(cd "$run_dir" && { ls model_*.pt | awk -F'[_.]' -v k="${MODELS_FROM:-0}" \
-  '$2 % 250 == 0 && $2 >= k'; echo "model_${newest}.pt"; } | sort -u)
+  -v e="${MODELS_EVERY:-250}" '$2 % e == 0 && $2 >= k'; echo "model_${newest}.pt"; } | sort -u)
 if [ "${MODELS_APART:-0}" = 1 ]; then
   (cd "$run_dir" && tar -cf "$OUT/run_${run}.tar" params git.txt events.out.tfevents*)
   for m in $models; do cp "$run_dir/$m" "$OUT/${m/model_/model_${run}_}"; done

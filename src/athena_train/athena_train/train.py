@@ -79,15 +79,24 @@ def configure_warp() -> None:
     wp.config.enable_backward = False
 
 
+MANAGERS = ("torch", "warp")
+
+
 def make_env_and_cfg(task: str, num_envs: int | None, device: str, seed: int,
                      physics: str | None = None,
-                     edit_env_cfg: Callable[[object], None] | None = None) -> tuple[object, object]:
+                     edit_env_cfg: Callable[[object], None] | None = None,
+                     managers: str = "torch") -> tuple[object, object]:
     """Create the Isaac Lab env (wrapped for rsl-rl) and the agent config of ``task``.
 
     ``physics`` names a preset of :mod:`athena_train.tasks.physics`; None takes the task's own
     (``newton`` for flat ground, ``newton_rough`` for the terrain curriculum). ``edit_env_cfg``
-    may change the env config before the env is built (tests, evaluation).
+    may change the env config before the env is built (tests, evaluation). ``managers``:
+    ``torch``, Isaac Lab's managers; ``warp``, its warp managers (``ManagerBasedRLEnvWarp``,
+    each manager's step one CUDA graph on a GPU: :mod:`athena_train.tasks.warp_mdp`), with the
+    actor's history stacked outside the env (:class:`athena_train.obs_history.HistoryVecEnv`).
     """
+    if managers not in MANAGERS:
+        raise ValueError(f"managers must be one of {MANAGERS}, got {managers!r}")
     configure_warp()
     import gymnasium as gym
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
@@ -108,13 +117,27 @@ def make_env_and_cfg(task: str, num_envs: int | None, device: str, seed: int,
     if edit_env_cfg is not None:
         edit_env_cfg(env_cfg)
     agent_cfg.seed, agent_cfg.device = seed, device
-    env = gym.make(task, cfg=env_cfg)
+    if managers == "warp":
+        from isaaclab_experimental.envs import ManagerBasedRLEnvWarp
+
+        from athena_train.tasks.warp_mdp import to_warp_managers
+
+        to_warp_managers(env_cfg, captured=device.startswith("cuda"))
+        env = ManagerBasedRLEnvWarp(cfg=env_cfg)
+    else:
+        env = gym.make(task, cfg=env_cfg)
     from athena_train.terrain_state import curriculum_skipped
 
     # the wrapper's first reset: robots are not on their tiles yet, a curriculum would
     # promote them all by one level for the distance from where they were built
     with curriculum_skipped(env):
         wrapped = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
+    if managers == "warp":
+        from athena_description.policy_contract import default_policy_contract
+
+        from athena_train.obs_history import HistoryVecEnv
+
+        wrapped = HistoryVecEnv(wrapped, default_policy_contract())
     return wrapped, agent_cfg
 
 
@@ -281,14 +304,15 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
           run_name: str, resume: bool, log_root: Path, save_interval: int | None = None,
           physics: str | None = None, init_from: Path | None = None,
           init_std: float | None = None, critic_warmup: int | None = None,
-          decimation_in_physics: bool = False) -> Path:
+          decimation_in_physics: bool = False, managers: str = "torch") -> Path:
     """Train; return the run directory (checkpoints, TensorBoard, config dump).
 
     Under torchrun each process trains on its own device with its own seed; ``num_envs`` is
     per process. ``init_from`` warm-starts a fresh run from a checkpoint or an ONNX export
     (:mod:`athena_train.warm_start`); a resumed run continues from its own checkpoint instead.
     ``decimation_in_physics``: the env config's switch of that name
-    (:func:`athena_train.tasks.physics.hand_decimation_to_physics`).
+    (:func:`athena_train.tasks.physics.hand_decimation_to_physics`). ``managers``: Isaac Lab's
+    torch or warp managers (:func:`make_env_and_cfg`).
     """
     t_start = time.time()
     rank = current_rank()
@@ -305,8 +329,10 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
     def edit(cfg: object) -> None:
         cfg.decimation_in_physics = decimation_in_physics
 
-    env, agent_cfg = make_env_and_cfg(task, num_envs, device, seed, physics, edit_env_cfg=edit)
-    print(f"[train] decimation in physics: {decimation_in_physics}", flush=True)
+    env, agent_cfg = make_env_and_cfg(task, num_envs, device, seed, physics, edit_env_cfg=edit,
+                                      managers=managers)
+    print(f"[train] decimation in physics: {decimation_in_physics}; managers: {managers}",
+          flush=True)
     if max_iterations is not None:
         agent_cfg.max_iterations = max_iterations
     if save_interval is not None:
@@ -375,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--decimation_in_physics", action="store_true",
                     help="the physics runs each policy step's substeps in one call (one CUDA "
                          "graph on a GPU) instead of Isaac Lab's loop of one call per substep")
+    ap.add_argument("--managers", default="torch", choices=MANAGERS,
+                    help="Isaac Lab's torch managers, or its warp managers (each manager's step "
+                         "one CUDA graph on a GPU; athena_train.tasks.warp_mdp)")
     ap.add_argument("--distributed", action="store_true",
                     help="one process per GPU through torchrun (gloo on --device cpu); "
                          "--num_envs is per process")
@@ -387,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(args.task, args.num_envs, args.device, args.seed, args.max_iterations,
               args.run_name, args.resume, args.log_root, args.save_interval, args.physics,
-              args.init_from, args.init_std, args.critic_warmup, args.decimation_in_physics)
+              args.init_from, args.init_std, args.critic_warmup, args.decimation_in_physics,
+              args.managers)
     except warm_start.WarmStartError as exc:
         print(f"[train] warm start refused: {exc}", file=sys.stderr, flush=True)
         return 2

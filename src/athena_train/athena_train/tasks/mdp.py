@@ -179,6 +179,11 @@ class SubstepVelocityRecorder:
             self._pose_w = data._sim_bind_root_link_pose_w      # for the simulation's lifetime
             register(self.record)
 
+    @property
+    def samples_wp(self) -> wp.array:
+        """:attr:`samples` as a (decimation, num_envs) ``vec3f`` warp array (the same memory)."""
+        return self._out
+
     def restart(self) -> None:
         """A new policy step: the next substep's sample goes to row 0."""
         self._slot.zero_()
