@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# On the GPU machine (device tool): the flat task on Isaac Lab's warp managers (issue 16).
+#   bash benchmarks/time_to_walk/gpu_warp_flat.sh DEADLINE_EPOCH [RUN] [train args...]
+# A training segment with train --managers warp (every manager's step captured into a CUDA
+# graph) from scratch or resumed (gpu_segment.sh) until EVAL_S (110) seconds before
+# DEADLINE_EPOCH; if it dies before writing a checkpoint, the rest of the time with the warp
+# kernels run eagerly (MANAGER_CALL_CONFIG default 1; run RUN_eager). Then the walking gate in
+# Isaac Lab (gpu_eval.sh, the torch managers) on every 50th checkpoint from iteration 150
+# and the newest, and the ONNX export of the newest. What comes back ($OUT, at most 8 files):
+# the segment's log and nvidia-smi samples, run_RUN.tar (params, TensorBoard events, newest
+# checkpoint), gate_RUN.json, policy_RUN.onnx, segment.txt, warpcache.tgz if under 15 MiB.
+set -uo pipefail
+deadline="$1"; run="${2:-flatw}"; shift 2 || shift $#
+left() { echo $(( deadline - ${EVAL_S:-110} - $(date +%s) )); }
+run_dir="$HOME/athena_logs/athena_flat/$run"
+MODELS_EVERY=1000000 bash benchmarks/time_to_walk/gpu_segment.sh "$(left)" "$run" \
+  --managers warp "$@" > "$OUT/segment.txt" 2>&1
+if ! ls "$run_dir"/model_*.pt > /dev/null 2>&1 && [ "$(left)" -gt 120 ]; then
+  echo "[warp] no checkpoint from the captured run: the rest eagerly" | tee -a "$OUT/segment.txt"
+  grep -h -B2 -A12 Traceback "$OUT"/train_"$run"_*.log | tail -30 >> "$OUT/segment.txt"
+  run="${run}_eager"; run_dir="$HOME/athena_logs/athena_flat/$run"
+  MANAGER_CALL_CONFIG='{"default": 1}' MODELS_EVERY=1000000 \
+    bash benchmarks/time_to_walk/gpu_segment.sh "$(left)" "$run" --managers warp "$@" \
+    >> "$OUT/segment.txt" 2>&1
+fi
+tail -25 "$OUT/segment.txt"
+its=$(ls "$run_dir" | sed -n 's/^model_\([0-9]*\)\.pt$/\1/p' | sort -n | awk '$1 >= 150 && $1 % 50 == 0')
+# shellcheck disable=SC2086
+bash benchmarks/time_to_walk/gpu_eval.sh "$run" "$run" $its
+(cd "$HOME" && tar -czf "$OUT/warpcache.tgz" warpcache 2>/dev/null)
+[ "$(stat -c %s "$OUT/warpcache.tgz" 2>/dev/null || echo 0)" -gt 15000000 ] && rm -f "$OUT/warpcache.tgz"
+ls -la "$OUT"
