@@ -133,14 +133,23 @@ def _onnx_actor(path: Path, check: bool = True) -> tuple[dict, str, str, dict[st
 
 
 def _yaml_history(path: Path) -> dict[str, int] | None:
-    """Frames per policy term in the ``params/env.yaml`` beside ``path`` (None: no file)."""
+    """Frames per policy term in the ``params/env.yaml`` beside ``path`` (None: no file).
+
+    A run on Isaac Lab's warp managers (its env config names a ``manager_call_config``) keeps
+    no history in the env: its actor took the workspace contract's frames, stacked outside
+    (:class:`athena_train.obs_history.HistoryVecEnv`).
+    """
     import yaml
+    from athena_description.policy_contract import default_policy_contract
 
     env_yaml = _params_dir(path) / "env.yaml"
     if not env_yaml.exists():
         return None
     with open(env_yaml, encoding="utf-8") as f:
-        policy = ((yaml.unsafe_load(f).get("observations") or {}).get("policy") or {})
+        cfg = yaml.unsafe_load(f)
+    if cfg.get("manager_call_config"):
+        return {t.name: t.history for t in default_policy_contract().observation}
+    policy = (cfg.get("observations") or {}).get("policy") or {}
     return {k: max(1, int(v.get("history_length") or 0)) for k, v in policy.items()
             if isinstance(v, dict) and "func" in v}
 

@@ -126,6 +126,23 @@ def test_pt_source_loads_actor_critic_and_keeps_its_std(tmp_path: Path) -> None:
         assert torch.equal(critic.state_dict()[k], v), k
 
 
+def test_a_warp_managers_run_took_the_contracts_history(tmp_path: Path) -> None:
+    """Its env.yaml's actor terms have no history: the frames were stacked outside the env."""
+    import yaml
+
+    run = tmp_path / "run"
+    (run / "params").mkdir(parents=True)
+    policy = {t.name: {"func": "f", "history_length": 0}
+              for t in default_policy_contract().observation}
+    cfg = {"observations": {"policy": policy}, "manager_call_config": {"default": 2}}
+    (run / "params" / "env.yaml").write_text(yaml.safe_dump(cfg))
+    want = {t.name: t.history for t in default_policy_contract().observation}
+    assert warm_start._yaml_history(run / "model_1.pt") == want
+    cfg["manager_call_config"] = None  # the torch managers: what the yaml says
+    (run / "params" / "env.yaml").write_text(yaml.safe_dump(cfg))
+    assert set(warm_start._yaml_history(run / "model_1.pt").values()) == {1}
+
+
 def test_refuses_another_contract(tmp_path: Path) -> None:
     import onnx
 
