@@ -1,4 +1,4 @@
-"""Isaac Lab's warp managers compute what its torch managers compute, for athena's flat task.
+"""Isaac Lab's warp managers compute what its torch managers compute, for athena's tasks.
 
 Real Isaac Lab (Newton + MuJoCo-Warp on warp's CPU device, where the warp managers run their
 kernels eagerly: capturing them into CUDA graphs needs a GPU). The same seeded env (2 robots,
@@ -8,7 +8,8 @@ Lab holds one simulation per process): on the torch managers (``ManagerBasedRLEn
 the warp managers (``ManagerBasedRLEnvWarp`` with athena's twins,
 :mod:`athena_train.tasks.warp_mdp`, and the history outside the env,
 :class:`athena_train.obs_history.HistoryVecEnv`). Every step's actor and critic observations,
-rewards and dones must agree, and the robots must end in the same state. A third process
+rewards and dones must agree, and the robots must end in the same state; the same on the
+rough task (terrain curriculum, the critic's height scan, its extra rewards). A process
 checks the twin's actuation latency: the target applied at a step is the one computed
 ``delay`` steps before, and each reset draws ``delay`` in 0..max.
 """
@@ -32,6 +33,7 @@ def _edit(latency: bool):  # noqa: ANN202 - the config edit
     def edit(cfg: object) -> None:
         r = cfg.randomization
         r.obs_noise = r.pushes = r.masses = r.friction = r.base_com = r.motor_strength = False
+        r.payload = False
         r.latency = latency
         cfg.apply_randomization()
         cfg.events.reset_base.params["pose_range"] = {}
@@ -53,9 +55,10 @@ def _run(mode: str, out: Path) -> None:
 
     from athena_train import train as trainer
 
-    managers = "torch" if mode == "torch" else "warp"
-    env, _ = trainer.make_env_and_cfg("Athena-Velocity-Flat-v0", 2, "cpu", 3,
-                                      edit_env_cfg=_edit(mode == "latency"), managers=managers)
+    managers = "torch" if mode.endswith("torch") else "warp"
+    task = "Athena-Velocity-Rough-v0" if mode.startswith("rough") else "Athena-Velocity-Flat-v0"
+    env, _ = trainer.make_env_and_cfg(task, 2, "cpu", 3, edit_env_cfg=_edit(mode == "latency"),
+                                      managers=managers)
     u = env.unwrapped
     term = u.action_manager.get_term("joint_pos")
     gen = torch.Generator().manual_seed(5)
@@ -79,6 +82,8 @@ def _run(mode: str, out: Path) -> None:
             rec["applied"].append([term.processed_actions.numpy().tolist(), target.tolist()])
     if mode == "latency":
         rec["default"] = term._offset.numpy().tolist()
+    if mode.startswith("rough"):
+        rec["levels"] = u.scene.terrain.terrain_levels.tolist()
     rec["root_pose"] = u.scene["robot"].data.root_pose_w.torch.tolist()
     rec["substep_velocity"] = term.substep_velocity().tolist()
     out.write_text(json.dumps(rec))
@@ -92,7 +97,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("MANAGER_CALL_CONFIG", None)
     results = {}
-    for mode in ("torch", "warp", "latency"):
+    for mode in ("torch", "warp", "latency", "rough_torch", "rough_warp"):
         out = d / f"{mode}.json"
         proc = subprocess.run([sys.executable, __file__, mode, str(out)], capture_output=True,
                               text=True, timeout=900, env=env)
@@ -101,15 +106,18 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     return results
 
 
-def test_same_observations_rewards_and_dones(runs: dict[str, dict]) -> None:
+@pytest.mark.parametrize("task", ["flat", "rough"])
+def test_same_observations_rewards_and_dones(runs: dict[str, dict], task: str) -> None:
+    """Rough: the terrain curriculum, the critic's height scan, stand-still and swing apex too."""
     import numpy as np
 
-    t, w = runs["torch"], runs["warp"]
+    pre = "" if task == "flat" else "rough_"
+    t, w = runs[pre + "torch"], runs[pre + "warp"]
     assert np.array(t["policy"]).shape == (STEPS, 2, 215)  # the contract's, history included
     for key in ("policy", "critic", "reward", "root_pose", "substep_velocity"):
         np.testing.assert_allclose(np.array(w[key]), np.array(t[key]), atol=1e-5, rtol=1e-5,
                                    err_msg=key)
-    assert w["done"] == t["done"]
+    assert w["done"] == t["done"] and w.get("levels") == t.get("levels")
     dones = np.array(t["done"])
     assert dones[4].all() and dones[9].all() and dones.sum() == 4  # the resets were exercised
 

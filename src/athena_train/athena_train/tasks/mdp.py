@@ -381,8 +381,12 @@ def tracking_decisions(env: ManagerBasedRLEnv, ids: torch.Tensor, track_term: st
     rm = env.reward_manager
     cfg = rm.get_term_cfg(track_term)
     steps = env.episode_length_buf[ids].clamp(min=1).to(torch.float32)
-    # the manager sums weight x value x dt per step (RewardManager.compute)
-    tracking = rm._episode_sums[track_term][ids] / (cfg.weight * env.step_dt * steps)
+    # the manager sums weight x value x dt per step (RewardManager.compute; Isaac Lab's warp
+    # reward manager keeps the same sums in warp arrays)
+    sums = getattr(rm, "_episode_sums", None)
+    episode = (sums[track_term] if sums is not None
+               else wp.to_torch(rm._episode_sum_views_wp[track_term]))
+    tracking = episode[ids] / (cfg.weight * env.step_dt * steps)
     std = float(cfg.params["std"])
     fell = env.termination_manager.terminated[ids]
     up = ~fell & (tracking >= math.exp(-(promote_error / std) ** 2))

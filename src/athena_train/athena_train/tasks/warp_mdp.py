@@ -237,6 +237,109 @@ def track_ang_vel_z_substep_exp(env: object, out: wp.array, command_name: str, s
     _track_substep(env, out, command_name, std, action_name, 1)
 
 
+@wp.func
+def _stands(cmd: wp.array2d(dtype=wp.float32), i: int, lin: float, yaw: float) -> bool:
+    """The command says stand (:func:`athena_train.tasks.mdp.stand_command`)."""
+    return wp.sqrt(cmd[i, 0] * cmd[i, 0] + cmd[i, 1] * cmd[i, 1]) < lin and wp.abs(cmd[i, 2]) < yaw
+
+
+@wp.kernel
+def _stand_still_kernel(joint_pos: wp.array2d(dtype=wp.float32),
+                        default_pos: wp.array2d(dtype=wp.float32),
+                        ids: wp.array(dtype=wp.int32), cmd: wp.array2d(dtype=wp.float32),
+                        lin: float, yaw: float, out: wp.array(dtype=wp.float32)) -> None:
+    i = wp.tid()
+    dev = wp.float32(0.0)  # a variable: it changes in the loop
+    for k in range(ids.shape[0]):
+        dev += wp.abs(joint_pos[i, ids[k]] - default_pos[i, ids[k]])
+    out[i] = wp.where(_stands(cmd, i, lin, yaw), dev, 0.0)
+
+
+def stand_still_joint_deviation_l1(env: object, out: wp.array, command_name: str,
+                                   asset_cfg: object, lin_threshold: float = 0.06,
+                                   yaw_threshold: float = 0.06) -> None:
+    """Twin of :func:`athena_train.tasks.mdp.stand_still_joint_deviation_l1`.
+
+    Not Isaac Lab's warp term of the same name, which its frontend would pick by name: that
+    one looks at the xy command only and at every joint.
+    """
+    asset = env.scene[asset_cfg.name]
+    wp.launch(_stand_still_kernel, dim=env.num_envs, device=env.device,
+              inputs=[asset.data.joint_pos.warp, asset.data.default_joint_pos.warp,
+                      asset_cfg.joint_ids_wp, _command_wp(env, command_name),
+                      float(lin_threshold), float(yaw_threshold), out])
+
+
+@wp.kernel
+def _swing_apex_kernel(contact_time: wp.array2d(dtype=wp.float32),
+                       last_air_time: wp.array2d(dtype=wp.float32),
+                       body_pose_w: wp.array2d(dtype=wp.transformf),
+                       sensor_ids: wp.array(dtype=wp.int32), body_ids: wp.array(dtype=wp.int32),
+                       cmd: wp.array2d(dtype=wp.float32), first_below: float, min_air_s: float,
+                       target_m: float, step_dt: float, lift_z: wp.array2d(dtype=wp.float32),
+                       apex: wp.array2d(dtype=wp.float32), fresh: wp.array2d(dtype=wp.bool),
+                       out: wp.array(dtype=wp.float32)) -> None:
+    i = wp.tid()
+    moving = not _stands(cmd, i, 0.06, 0.06)
+    cost = wp.float32(0.0)  # a variable: it changes in the loop
+    for k in range(sensor_ids.shape[0]):
+        ct = contact_time[i, sensor_ids[k]]
+        z = wp.transform_get_translation(body_pose_w[i, body_ids[k]])[2]
+        down = ct > 0.0
+        landed = down and ct < first_below and not fresh[i, k]
+        swung = last_air_time[i, sensor_ids[k]] >= min_air_s
+        if landed and swung and moving:
+            short = wp.max(1.0 - apex[i, k] / target_m, 0.0)
+            cost += short * short
+        is_fresh = fresh[i, k] and not down
+        fresh[i, k] = is_fresh
+        if down or is_fresh:
+            apex[i, k] = 0.0
+            lift_z[i, k] = z
+        else:
+            apex[i, k] = wp.max(apex[i, k], z - lift_z[i, k])
+    out[i] = cost / step_dt
+
+
+@wp.kernel
+def _fresh_feet_kernel(mask: wp.array(dtype=wp.bool), fresh: wp.array2d(dtype=wp.bool)) -> None:
+    i = wp.tid()
+    if mask[i]:
+        for k in range(fresh.shape[1]):
+            fresh[i, k] = True
+
+
+class swing_apex_shortfall(WarpManagerTermBase):  # noqa: N801 - Isaac Lab's term naming
+    """Twin of :class:`athena_train.tasks.mdp.swing_apex_shortfall` (same state, one kernel)."""
+
+    def __init__(self, cfg: object, env: object) -> None:
+        """Per env and foot: height at lift-off and apex so far; no swing yet."""
+        super().__init__(cfg, env)
+        n = len(cfg.params["asset_cfg"].body_ids)
+        self._lift_z = wp.zeros((env.num_envs, n), dtype=wp.float32, device=env.device)
+        self._apex = wp.zeros((env.num_envs, n), dtype=wp.float32, device=env.device)
+        self._fresh = wp.ones((env.num_envs, n), dtype=wp.bool, device=env.device)
+
+    def reset(self, env_mask: wp.array | None = None) -> None:
+        """A reset robot's feet are in no swing until they touch the ground."""
+        mask = env_mask if env_mask is not None else self._env.ALL_ENV_MASK
+        wp.launch(_fresh_feet_kernel, dim=self.num_envs, device=self.device,
+                  inputs=[mask, self._fresh])
+
+    def __call__(self, env: object, out: wp.array, command_name: str, target_m: float,
+                 sensor_cfg: object, asset_cfg: object, min_air_s: float = 0.1) -> None:
+        """Cost of this step's touchdowns; then the swings' state advances by one step."""
+        sensor = env.scene.sensors[sensor_cfg.name]
+        first_below = env.step_dt + sensor._resolve_first_transition_tolerance(None)
+        wp.launch(_swing_apex_kernel, dim=env.num_envs, device=env.device,
+                  inputs=[sensor.data.current_contact_time.warp, sensor.data.last_air_time.warp,
+                          env.scene[asset_cfg.name].data.body_link_pose_w.warp,
+                          sensor_cfg.body_ids_wp, asset_cfg.body_ids_wp,
+                          _command_wp(env, command_name), float(first_below), float(min_air_s),
+                          float(target_m), float(env.step_dt), self._lift_z, self._apex,
+                          self._fresh, out])
+
+
 # -- terminations ---------------------------------------------------------------------------
 
 
@@ -256,6 +359,28 @@ def bad_orientation(env: object, out: wp.array, limit_angle: float,
     wp.launch(_bad_orientation_kernel, dim=env.num_envs, device=env.device,
               inputs=[asset.data.root_link_pose_w.warp, asset.data.GRAVITY_VEC_W.warp,
                       float(limit_angle), out])
+
+
+# -- the critic's terrain ---------------------------------------------------------------------
+
+
+@wp.kernel
+def _height_scan_kernel(pos_w: wp.array(dtype=wp.vec3f), hits_w: wp.array2d(dtype=wp.vec3f),
+                        offset: float, out: wp.array2d(dtype=wp.float32)) -> None:
+    i, r = wp.tid()
+    out[i, r] = pos_w[i][2] - hits_w[i, r][2] - offset
+
+
+def height_scan(env: object, out: wp.array, sensor_cfg: object, offset: float = 0.5,
+                term_dim: int | None = None) -> None:
+    """Twin of Isaac Lab's ``height_scan``: sensor height − hit height − ``offset``, per ray.
+
+    ``term_dim`` (the number of rays) tells the warp observation manager the output size.
+    """
+    sensor = env.scene.sensors[sensor_cfg.name]
+    hits = sensor.data.ray_hits_w.warp
+    wp.launch(_height_scan_kernel, dim=hits.shape, device=env.device,
+              inputs=[sensor.data.pos_w.warp, hits, float(offset), out])
 
 
 # -- events (startup: outside any graph, the torch term does the work) ----------------------
@@ -282,6 +407,8 @@ class randomize_motor_strength(mdp.randomize_motor_strength, WarpManagerTermBase
 TWINS = {mdp.gait_phase: gait_phase, mdp.clipped_last_action: clipped_last_action,
          mdp.track_lin_vel_xy_substep_exp: track_lin_vel_xy_substep_exp,
          mdp.track_ang_vel_z_substep_exp: track_ang_vel_z_substep_exp,
+         mdp.stand_still_joint_deviation_l1: stand_still_joint_deviation_l1,
+         mdp.swing_apex_shortfall: swing_apex_shortfall,
          mdp.randomize_motor_strength: randomize_motor_strength}
 """athena's term -> its warp twin."""
 
@@ -313,6 +440,9 @@ def to_warp_managers(cfg: object, captured: bool) -> None:
             term.history_length = 0
             if term.func is mdp.clipped_last_action:
                 term.params = dict(term.params, term_dim=len(term.params["joint_ids"]))
+            if term.func is isaac_mdp.height_scan:
+                term.func = height_scan
+                term.params = dict(term.params, term_dim=_rays(cfg.scene.height_scanner))
             term.func = TWINS.get(term.func, term.func)
     for group in (cfg.rewards, cfg.terminations, cfg.events):
         for name, term in list(vars(group).items()):
@@ -328,5 +458,14 @@ def to_warp_managers(cfg: object, captured: bool) -> None:
         max_delay_steps=a.max_delay_steps)
     # Isaac Lab's own switch, when set, says per manager what to capture (e.g. to leave out
     # one whose capture fails: MANAGER_CALL_CONFIG='{"default": 2, "ObservationManager": 1}')
+    # sensors computed in the scene's update (outside the graphs), not when a term reads them:
+    # a captured term replays what it launched when captured, a lazy update included or not
+    cfg.scene.lazy_sensor_update = False
     cfg.manager_call_config = (os.environ.get("MANAGER_CALL_CONFIG")
                                or {"default": 2 if captured else 1})
+
+
+def _rays(sensor_cfg: object) -> int:
+    """Number of rays of a ray caster config's pattern."""
+    starts, _ = sensor_cfg.pattern_cfg.func(sensor_cfg.pattern_cfg, "cpu")
+    return int(starts.shape[0])
