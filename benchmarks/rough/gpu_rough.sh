@@ -16,9 +16,9 @@
 # MAX_ITERATIONS: the run's total iterations (below).
 # RESUME_FROM=DIR: continue a run kept from an earlier session (below).
 # AB_S=N (first phase): issue 16's A/B on one machine and one run: the first N seconds of the
-# segment with Isaac Lab's loop (one sim.step per substep), the rest with train
-# --decimation_in_physics (the physics runs the substeps in one CUDA graph); if that part
-# fails (a traceback in its log), the rest of the time with Isaac Lab's loop again.
+# segment as configured, the rest with the train args AB_ARGS (default
+# --decimation_in_physics, the physics runs the substeps in one CUDA graph; or --managers warp,
+# Isaac Lab's warp managers); if that part fails (a traceback in its log), the rest without.
 # EVAL_EXTRA="P ...": more policies for the second phase's evaluation (.pt or .onnx, e.g.
 # flat2's ONNX as a baseline); EVAL_PER_TILE: episodes per tile (default 5: 50 per family);
 # EVAL_PROTOCOL: walking (default) or robustness (athena_description.walking_gate).
@@ -36,6 +36,8 @@ warm=()
 [ -n "${MAX_ITERATIONS:-}" ] && warm+=(--max_iterations "$MAX_ITERATIONS")
 # DECIMATION_IN_PHYSICS=1: train --decimation_in_physics in every segment (not with AB_S)
 [ "${DECIMATION_IN_PHYSICS:-0}" = 1 ] && warm+=(--decimation_in_physics)
+# MANAGERS=warp: train --managers warp in every segment (Isaac Lab's warp managers)
+[ -n "${MANAGERS:-}" ] && warm+=(--managers "$MANAGERS")
 root="$(pwd)"
 export PYTHONPATH="$HOME/site:$root/src/athena_description:$root/src/athena_train"
 export PYTHONUNBUFFERED=1 WARP_CACHE_PATH="$HOME/warpcache"
@@ -72,10 +74,11 @@ if [ "$phase" = first ]; then
   if [ "${AB_S:-0}" -gt 0 ]; then
     bash benchmarks/time_to_walk/gpu_segment.sh "$AB_S" "$run" --task "$task" --seed 42 \
       "${warm[@]}" > "$OUT/ab_loop.log" 2>&1
-    rest --decimation_in_physics
+    # shellcheck disable=SC2086
+    rest ${AB_ARGS:---decimation_in_physics}
     if grep -q "Traceback" "$(ls -t "$OUT"/train_"$run"_*.log | head -1)" \
         && [ "$(left)" -gt 150 ]; then
-      echo "[rough] decimation_in_physics failed: the rest with Isaac Lab's loop"
+      echo "[rough] ${AB_ARGS:---decimation_in_physics} failed: the rest without"
       rest
     fi
   else
