@@ -234,9 +234,13 @@ def track_ang_vel_z_substep_exp(env: ManagerBasedRLEnv, command_name: str, std: 
     return torch.exp(-err / std**2).mean(dim=0)
 
 
+STAND_LIN, STAND_YAW = 0.06, 0.06
+"""A command below both (‖v_xy‖ in m/s, |ω_z| in rad/s) says stand."""
+
+
 def stand_still_joint_deviation_l1(env: ManagerBasedRLEnv, command_name: str,
-                                   asset_cfg: SceneEntityCfg, lin_threshold: float = 0.06,
-                                   yaw_threshold: float = 0.06) -> torch.Tensor:
+                                   asset_cfg: SceneEntityCfg, lin_threshold: float = STAND_LIN,
+                                   yaw_threshold: float = STAND_YAW) -> torch.Tensor:
     """Σ |q − q_default| over ``asset_cfg``'s joints while the command says stand, else 0.
 
     Stand = ‖v_xy,cmd‖ < ``lin_threshold`` (m/s) and |ω_z,cmd| < ``yaw_threshold`` (rad/s).
@@ -247,8 +251,8 @@ def stand_still_joint_deviation_l1(env: ManagerBasedRLEnv, command_name: str,
         env, command_name, lin_threshold, yaw_threshold)
 
 
-def stand_command(env: ManagerBasedRLEnv, command_name: str, lin_threshold: float = 0.06,
-                  yaw_threshold: float = 0.06) -> torch.Tensor:
+def stand_command(env: ManagerBasedRLEnv, command_name: str, lin_threshold: float = STAND_LIN,
+                  yaw_threshold: float = STAND_YAW) -> torch.Tensor:
     """(num_envs,) bool: the command says stand (‖v_xy‖ and |ω_z| below the thresholds)."""
     cmd = env.command_manager.get_command(command_name)
     return (torch.linalg.norm(cmd[:, :2], dim=1) < lin_threshold) & (cmd[:, 2].abs()

@@ -256,8 +256,8 @@ def _stand_still_kernel(joint_pos: wp.array2d(dtype=wp.float32),
 
 
 def stand_still_joint_deviation_l1(env: object, out: wp.array, command_name: str,
-                                   asset_cfg: object, lin_threshold: float = 0.06,
-                                   yaw_threshold: float = 0.06) -> None:
+                                   asset_cfg: object, lin_threshold: float = mdp.STAND_LIN,
+                                   yaw_threshold: float = mdp.STAND_YAW) -> None:
     """Twin of :func:`athena_train.tasks.mdp.stand_still_joint_deviation_l1`.
 
     Not Isaac Lab's warp term of the same name, which its frontend would pick by name: that
@@ -275,12 +275,13 @@ def _swing_apex_kernel(contact_time: wp.array2d(dtype=wp.float32),
                        last_air_time: wp.array2d(dtype=wp.float32),
                        body_pose_w: wp.array2d(dtype=wp.transformf),
                        sensor_ids: wp.array(dtype=wp.int32), body_ids: wp.array(dtype=wp.int32),
-                       cmd: wp.array2d(dtype=wp.float32), first_below: float, min_air_s: float,
+                       cmd: wp.array2d(dtype=wp.float32), stand_lin: float, stand_yaw: float,
+                       first_below: float, min_air_s: float,
                        target_m: float, step_dt: float, lift_z: wp.array2d(dtype=wp.float32),
                        apex: wp.array2d(dtype=wp.float32), fresh: wp.array2d(dtype=wp.bool),
                        out: wp.array(dtype=wp.float32)) -> None:
     i = wp.tid()
-    moving = not _stands(cmd, i, 0.06, 0.06)
+    moving = not _stands(cmd, i, stand_lin, stand_yaw)
     cost = wp.float32(0.0)  # a variable: it changes in the loop
     for k in range(sensor_ids.shape[0]):
         ct = contact_time[i, sensor_ids[k]]
@@ -335,7 +336,8 @@ class swing_apex_shortfall(WarpManagerTermBase):  # noqa: N801 - Isaac Lab's ter
                   inputs=[sensor.data.current_contact_time.warp, sensor.data.last_air_time.warp,
                           env.scene[asset_cfg.name].data.body_link_pose_w.warp,
                           sensor_cfg.body_ids_wp, asset_cfg.body_ids_wp,
-                          _command_wp(env, command_name), float(first_below), float(min_air_s),
+                          _command_wp(env, command_name), mdp.STAND_LIN, mdp.STAND_YAW,
+                          float(first_below), float(min_air_s),
                           float(target_m), float(env.step_dt), self._lift_z, self._apex,
                           self._fresh, out])
 
