@@ -2,16 +2,17 @@
 # On the GPU machine (device tool): the flat task on Isaac Lab's warp managers (issue 16).
 #   bash benchmarks/time_to_walk/gpu_warp_flat.sh DEADLINE_EPOCH [RUN] [train args...]
 # A training segment with train --managers warp (every manager's step captured into a CUDA
-# graph) from scratch or resumed (gpu_segment.sh) until EVAL_S (110) seconds before
+# graph) from scratch or resumed (gpu_segment.sh) until EVAL_S (170) seconds before
 # DEADLINE_EPOCH; if it dies before writing a checkpoint, the rest of the time with the warp
 # kernels run eagerly (MANAGER_CALL_CONFIG default 1; run RUN_eager). Then the walking gate in
 # Isaac Lab (gpu_eval.sh, the torch managers) on every 50th checkpoint from iteration 150
-# and the newest, and the ONNX export of the newest. What comes back ($OUT, at most 8 files):
-# the segment's log and nvidia-smi samples, run_RUN.tar (params, TensorBoard events, newest
-# checkpoint), gate_RUN.json, policy_RUN.onnx, segment.txt, warpcache.tgz if under 15 MiB.
+# and the newest, the ONNX export of the newest, and the physics-only ceiling at the same
+# world count if time is left. What comes back ($OUT, at most 8 files): the segment's log and
+# nvidia-smi samples, run_RUN.tar (params, TensorBoard events, newest checkpoint),
+# gate_RUN.json, policy_RUN.onnx, segment.txt, ceiling.json, warpcache.tgz if under 15 MiB.
 set -uo pipefail
 deadline="$1"; run="${2:-flatw}"; shift 2 || shift $#
-left() { echo $(( deadline - ${EVAL_S:-110} - $(date +%s) )); }
+left() { echo $(( deadline - ${EVAL_S:-170} - $(date +%s) )); }
 run_dir="$HOME/athena_logs/athena_flat/$run"
 MODELS_EVERY=1000000 bash benchmarks/time_to_walk/gpu_segment.sh "$(left)" "$run" \
   --managers warp "$@" > "$OUT/segment.txt" 2>&1
@@ -27,6 +28,14 @@ tail -25 "$OUT/segment.txt"
 its=$(ls "$run_dir" | sed -n 's/^model_\([0-9]*\)\.pt$/\1/p' | sort -n | awk '$1 >= 150 && $1 % 50 == 0')
 # shellcheck disable=SC2086
 bash benchmarks/time_to_walk/gpu_eval.sh "$run" "$run" $its
+# the physics-only ceiling at the same world count, on the same GPU, if time is left
+envs=$(grep -ho "envs=[0-9]*" "$OUT"/train_*.log | tail -1 | cut -d= -f2)
+if [ -n "$envs" ] && [ $(( deadline - $(date +%s) )) -gt 75 ]; then
+  PYTHONPATH="$HOME/site" timeout $(( deadline - $(date +%s) - 25 )) python \
+    benchmarks/time_to_walk/physics_ceiling.py --num_envs "$envs" --steps 1000 \
+    --out "$OUT/ceiling.json" > "$HOME/ceiling.log" 2>&1
+  echo "[warp] ceiling rc=$?"; tail -2 "$HOME/ceiling.log"
+fi
 (cd "$HOME" && tar -czf "$OUT/warpcache.tgz" warpcache 2>/dev/null)
 [ "$(stat -c %s "$OUT/warpcache.tgz" 2>/dev/null || echo 0)" -gt 15000000 ] && rm -f "$OUT/warpcache.tgz"
 ls -la "$OUT"
