@@ -8,8 +8,8 @@
 # Isaac Lab (gpu_eval.sh, the torch managers) on every 50th checkpoint from iteration 150
 # and the newest, the ONNX export of the newest, and the physics-only ceiling at the same
 # world count if time is left. What comes back ($OUT, at most 8 files): the segment's log and
-# nvidia-smi samples, run_RUN.tar (params, TensorBoard events, newest checkpoint),
-# gate_RUN.json, policy_RUN.onnx, segment.txt, ceiling.json, warpcache.tgz if under 15 MiB.
+# nvidia-smi samples and segment.txt in meta.tar, run_RUN.tar (params, TensorBoard events,
+# newest checkpoint), gate_RUN.json, policy_RUN.onnx, ceiling.json, warpcache.tgz (< 15 MiB).
 set -uo pipefail
 deadline="$1"; run="${2:-flatw}"; shift 2 || shift $#
 left() { echo $(( deadline - ${EVAL_S:-170} - $(date +%s) )); }
@@ -38,4 +38,6 @@ if [ -n "$envs" ] && [ $(( deadline - $(date +%s) )) -gt 75 ]; then
 fi
 (cd "$HOME" && tar -czf "$OUT/warpcache.tgz" warpcache 2>/dev/null)
 [ "$(stat -c %s "$OUT/warpcache.tgz" 2>/dev/null || echo 0)" -gt 15000000 ] && rm -f "$OUT/warpcache.tgz"
+shopt -s nullglob  # logs and samples in one file: at most 8 come back
+cd "$OUT" && small=(*.log *.csv segment.txt) && tar -cf meta.tar "${small[@]}" && rm -f "${small[@]}"
 ls -la "$OUT"
