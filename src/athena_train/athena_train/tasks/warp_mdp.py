@@ -22,6 +22,7 @@ import os
 
 import torch
 import warp as wp
+from isaaclab.envs import mdp as isaac_mdp
 from isaaclab.utils import configclass
 from isaaclab_experimental.envs.mdp.actions.actions_cfg import (
     JointPositionActionCfg as WarpJointPositionActionCfg,
@@ -411,8 +412,9 @@ TWINS = {mdp.gait_phase: gait_phase, mdp.clipped_last_action: clipped_last_actio
          mdp.track_ang_vel_z_substep_exp: track_ang_vel_z_substep_exp,
          mdp.stand_still_joint_deviation_l1: stand_still_joint_deviation_l1,
          mdp.swing_apex_shortfall: swing_apex_shortfall,
-         mdp.randomize_motor_strength: randomize_motor_strength}
-"""athena's term -> its warp twin."""
+         mdp.randomize_motor_strength: randomize_motor_strength,
+         isaac_mdp.bad_orientation: bad_orientation, isaac_mdp.height_scan: height_scan}
+"""athena's term (and Isaac Lab's, where Isaac Lab has no twin) -> its warp twin."""
 
 
 def to_warp_managers(cfg: object, captured: bool) -> None:
@@ -425,7 +427,6 @@ def to_warp_managers(cfg: object, captured: bool) -> None:
     CUDA graph (a GPU only), else the warp kernels run eagerly (the CPU path, for tests).
     Refuses what the path cannot do: the decimation loop in the physics, a term with no twin.
     """
-    from isaaclab.envs import mdp as isaac_mdp
     from isaaclab_experimental.envs.frontend import WarpFrontend
 
     if getattr(cfg, "decimation_in_physics", False):
@@ -440,29 +441,27 @@ def to_warp_managers(cfg: object, captured: bool) -> None:
             if name.startswith("_") or not hasattr(term, "history_length"):
                 continue
             term.history_length = 0
+            # the warp observation manager sizes a term's buffer from ``term_dim``
             if term.func is mdp.clipped_last_action:
                 term.params = dict(term.params, term_dim=len(term.params["joint_ids"]))
             if term.func is isaac_mdp.height_scan:
-                term.func = height_scan
                 term.params = dict(term.params, term_dim=_rays(cfg.scene.height_scanner))
             term.func = TWINS.get(term.func, term.func)
     for group in (cfg.rewards, cfg.terminations, cfg.events):
         for name, term in list(vars(group).items()):
             if name.startswith("_") or term is None or not hasattr(term, "func"):
                 continue
-            if term.func is isaac_mdp.bad_orientation:
-                term.func = bad_orientation
             term.func = TWINS.get(term.func, term.func)
     a = cfg.actions.joint_pos
     cfg.actions.joint_pos = ContractJointPositionActionCfg(
         asset_name=a.asset_name, joint_names=a.joint_names, preserve_order=a.preserve_order,
         scale=a.scale, use_default_offset=a.use_default_offset, action_clip=a.action_clip,
         max_delay_steps=a.max_delay_steps)
-    # Isaac Lab's own switch, when set, says per manager what to capture (e.g. to leave out
-    # one whose capture fails: MANAGER_CALL_CONFIG='{"default": 2, "ObservationManager": 1}')
     # sensors computed in the scene's update (outside the graphs), not when a term reads them:
     # a captured term replays what it launched when captured, a lazy update included or not
     cfg.scene.lazy_sensor_update = False
+    # Isaac Lab's own switch, when set, says per manager what to capture (e.g. to leave out
+    # one whose capture fails: MANAGER_CALL_CONFIG='{"default": 2, "ObservationManager": 1}')
     cfg.manager_call_config = (os.environ.get("MANAGER_CALL_CONFIG")
                                or {"default": 2 if captured else 1})
 
