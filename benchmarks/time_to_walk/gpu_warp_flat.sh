@@ -14,15 +14,15 @@ set -uo pipefail
 deadline="$1"; run="${2:-flatw}"; shift 2 || shift $#
 left() { echo $(( deadline - ${EVAL_S:-170} - $(date +%s) )); }
 run_dir="$HOME/athena_logs/athena_flat/$run"
-MODELS_EVERY=1000000 bash benchmarks/time_to_walk/gpu_segment.sh "$(left)" "$run" \
-  --managers warp "$@" > "$OUT/segment.txt" 2>&1
+# a segment of run $1 on the warp managers until the evaluation's reserve (newest checkpoint kept)
+segment() { MODELS_EVERY=1000000 bash benchmarks/time_to_walk/gpu_segment.sh "$(left)" "$1" \
+              --managers warp "${@:2}" >> "$OUT/segment.txt" 2>&1; }
+segment "$run" "$@"
 if ! ls "$run_dir"/model_*.pt > /dev/null 2>&1 && [ "$(left)" -gt 120 ]; then
   echo "[warp] no checkpoint from the captured run: the rest eagerly" | tee -a "$OUT/segment.txt"
   grep -h -B2 -A12 Traceback "$OUT"/train_"$run"_*.log | tail -30 >> "$OUT/segment.txt"
   run="${run}_eager"; run_dir="$HOME/athena_logs/athena_flat/$run"
-  MANAGER_CALL_CONFIG='{"default": 1}' MODELS_EVERY=1000000 \
-    bash benchmarks/time_to_walk/gpu_segment.sh "$(left)" "$run" --managers warp "$@" \
-    >> "$OUT/segment.txt" 2>&1
+  MANAGER_CALL_CONFIG='{"default": 1}' segment "$run" "$@"
 fi
 tail -25 "$OUT/segment.txt"
 its=$(ls "$run_dir" | sed -n 's/^model_\([0-9]*\)\.pt$/\1/p' | sort -n | awk '$1 >= 150 && $1 % 50 == 0')
