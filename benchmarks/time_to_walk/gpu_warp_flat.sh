@@ -5,9 +5,10 @@
 # graph) from scratch or resumed (gpu_segment.sh) until EVAL_S (170) seconds before
 # DEADLINE_EPOCH; if it dies before writing a checkpoint, the rest of the time with the warp
 # kernels run eagerly (MANAGER_CALL_CONFIG default 1; run RUN_eager). Then the walking gate in
-# Isaac Lab (gpu_eval.sh, the torch managers) on every 50th checkpoint from iteration 150
-# and the newest, the ONNX export of the newest, and the physics-only ceiling at the same
-# world count if time is left. What comes back ($OUT, at most 8 files): the segment's log and
+# Isaac Lab (gpu_eval.sh, the torch managers) on every EVAL_EVERY-th (50) checkpoint from
+# iteration EVAL_FROM (150) and the newest, the ONNX export of the newest, and the
+# physics-only ceiling at the same world count if time is left. What comes back ($OUT, at most
+# 8 files): the segment's log and
 # nvidia-smi samples and segment.txt in meta.tar, run_RUN.tar (params, TensorBoard events,
 # newest checkpoint), gate_RUN.json, policy_RUN.onnx, ceiling.json, warpcache.tgz (< 15 MiB).
 set -uo pipefail
@@ -25,13 +26,14 @@ if ! ls "$run_dir"/model_*.pt > /dev/null 2>&1 && [ "$(left)" -gt 120 ]; then
   MANAGER_CALL_CONFIG='{"default": 1}' segment "$run" "$@"
 fi
 tail -25 "$OUT/segment.txt"
-its=$(ls "$run_dir" | sed -n 's/^model_\([0-9]*\)\.pt$/\1/p' | sort -n | awk '$1 >= 150 && $1 % 50 == 0')
+its=$(ls "$run_dir" | sed -n 's/^model_\([0-9]*\)\.pt$/\1/p' | sort -n | awk -v f="${EVAL_FROM:-150}" \
+      -v e="${EVAL_EVERY:-50}" '$1 >= f && $1 % e == 0')
 # shellcheck disable=SC2086
 bash benchmarks/time_to_walk/gpu_eval.sh "$run" "$run" $its
 # the physics-only ceiling at the same world count, on the same GPU, if time is left
 envs=$(grep -ho "envs=[0-9]*" "$OUT"/train_*.log | tail -1 | cut -d= -f2)
 if [ -n "$envs" ] && [ $(( deadline - $(date +%s) )) -gt 75 ]; then
-  PYTHONPATH="$HOME/site" timeout $(( deadline - $(date +%s) - 25 )) python \
+  PYTHONPATH="$HOME/site" WARP_CACHE_PATH="$HOME/warpcache" timeout $(( deadline - $(date +%s) - 25 )) python \
     benchmarks/time_to_walk/physics_ceiling.py --num_envs "$envs" --steps 1000 \
     --out "$OUT/ceiling.json" > "$HOME/ceiling.log" 2>&1
   echo "[warp] ceiling rc=$?"; tail -2 "$HOME/ceiling.log"

@@ -13,6 +13,8 @@ mode runs in its own process (Isaac Lab keeps one simulation per process): build
 ``--warmup`` steps (graph capture happens in the first), then ``--steps`` steps timed with the
 device synchronized at both ends. Actions are normal(0, 0.5) draws, so robots fall and reset
 as early in training. This is the env step alone: no policy, no PPO update.
+``--iterations N`` caps the physics solver's iterations in every mode (the task's cap is
+100; ``solver_iterations.py`` says how many its worlds take), to time what the cap costs.
 """
 
 from __future__ import annotations
@@ -28,14 +30,19 @@ from pathlib import Path
 MODES = {"torch": None, "warp": '{"default": 2}', "warp_eager": '{"default": 1}'}
 
 
-def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: int) -> dict:
+def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: int,
+          iterations: int | None = None) -> dict:
     """Build ``task`` on ``mode``'s managers and time ``steps`` env steps."""
     import torch
 
     from athena_train import train as trainer
 
+    def cap(cfg: object) -> None:
+        if iterations:
+            cfg.sim.physics.solver_cfg.iterations = iterations
+
     t0 = time.time()
-    env, _ = trainer.make_env_and_cfg(task, num_envs, device, 42,
+    env, _ = trainer.make_env_and_cfg(task, num_envs, device, 42, edit_env_cfg=cap,
                                       managers="torch" if mode == "torch" else "warp")
     build_s = time.time() - t0
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
@@ -58,6 +65,7 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
     timed_s, resets = run(steps)
     env.close()
     return {"mode": mode, "task": task, "num_envs": num_envs, "device": device,
+            "solver_iterations_cap": iterations or "task's",
             "env_build_s": round(build_s, 2), "warmup_steps": warmup,
             "warmup_s": round(warmup_s, 2), "timed_steps": steps, "timed_s": round(timed_s, 4),
             "ms_per_env_step": round(1e3 * timed_s / steps, 3),
@@ -75,11 +83,14 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--modes", default=None, help="comma-separated; default: torch,warp on a GPU, "
                     "torch,warp_eager on the CPU")
+    ap.add_argument("--iterations", type=int, default=None,
+                    help="cap the physics solver's iterations (default: the task's)")
     ap.add_argument("--child", choices=list(MODES), default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     if args.child:
-        res = child(args.child, args.task, args.num_envs, args.device, args.warmup, args.steps)
+        res = child(args.child, args.task, args.num_envs, args.device, args.warmup, args.steps,
+                    args.iterations)
         print("RESULT " + json.dumps(res), flush=True)
         return 0
     cpu = args.device == "cpu"
@@ -94,7 +105,9 @@ def main() -> int:
         proc = subprocess.run([sys.executable, __file__, "--child", mode, "--task", args.task,
                                "--num_envs",
                                str(args.num_envs), "--device", args.device, "--warmup",
-                               str(args.warmup), "--steps", str(args.steps)],
+                               str(args.warmup), "--steps", str(args.steps),
+                               *(["--iterations", str(args.iterations)] if args.iterations
+                                 else [])],
                               capture_output=True, text=True, env=env, timeout=3600)
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode != 0 or not line:  # kept, so that the other modes still count
