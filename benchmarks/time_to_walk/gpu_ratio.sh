@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# On the GPU machine (device tool): the env step against the physics-only ceiling, one card.
+#   bash benchmarks/time_to_walk/gpu_ratio.sh DEADLINE_EPOCH
+# In this order, each only if DEADLINE_EPOCH leaves it time: the physics-only ceiling at 8192
+# and 16384 worlds (physics_ceiling.py); the flat task's env step on Isaac Lab's torch and
+# warp managers at 8192 envs (warp_managers_ab.py, one process per mode); the warp managers
+# at 16384 envs; and at 8192 with the solver capped at SOLVER_CAP (5) iterations
+# (solver_iterations.py: the slowest of 8192 worlds takes about 7). JSONs to $OUT.
+set -uo pipefail
+deadline="$1"
+root="$(pwd)"
+export PYTHONPATH="$HOME/site:$root/src/athena_description:$root/src/athena_train"
+export PYTHONUNBUFFERED=1 WARP_CACHE_PATH="$HOME/warpcache"
+left() { echo $(( deadline - $(date +%s) )); }
+bench="benchmarks/time_to_walk"
+# name, seconds it needs, command
+step() {
+  local name="$1" need="$2"; shift 2
+  if [ "$(left)" -lt "$need" ]; then echo "[ratio] $name skipped: $(left) s left"; return; fi
+  timeout $(( $(left) - 5 )) "$@" > "$HOME/$name.log" 2>&1
+  echo "[ratio] $name rc=$? ($(left) s left)"; tail -1 "$HOME/$name.log" | cut -c1-400
+}
+nvidia-smi --query-gpu=name --format=csv,noheader
+for n in 8192 16384; do
+  step "ceiling_$n" 60 python "$bench/physics_ceiling.py" --num_envs "$n" --steps 1000 \
+    --out "$OUT/ceiling_$n.json"
+done
+step ab_8192 150 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes torch,warp \
+  --out "$OUT/warp_managers_ab_8192.json"
+step ab_16384 80 python "$bench/warp_managers_ab.py" --num_envs 16384 --modes warp \
+  --out "$OUT/warp_managers_ab_16384.json"
+step ab_8192_cap 80 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes warp \
+  --iterations "${SOLVER_CAP:-5}" --out "$OUT/warp_managers_ab_8192_cap${SOLVER_CAP:-5}.json"
+ls -la "$OUT"
