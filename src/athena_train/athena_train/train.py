@@ -304,7 +304,8 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
           run_name: str, resume: bool, log_root: Path, save_interval: int | None = None,
           physics: str | None = None, init_from: Path | None = None,
           init_std: float | None = None, critic_warmup: int | None = None,
-          decimation_in_physics: bool = False, managers: str = "torch") -> Path:
+          decimation_in_physics: bool = False, managers: str = "torch",
+          symmetry: bool = False) -> Path:
     """Train; return the run directory (checkpoints, TensorBoard, config dump).
 
     Under torchrun each process trains on its own device with its own seed; ``num_envs`` is
@@ -312,7 +313,8 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
     (:mod:`athena_train.warm_start`); a resumed run continues from its own checkpoint instead.
     ``decimation_in_physics``: the env config's switch of that name
     (:func:`athena_train.tasks.physics.hand_decimation_to_physics`). ``managers``: Isaac Lab's
-    torch or warp managers (:func:`make_env_and_cfg`).
+    torch or warp managers (:func:`make_env_and_cfg`). ``symmetry``: every PPO mini-batch
+    also holds its mirror image (:mod:`athena_train.symmetry`).
     """
     t_start = time.time()
     rank = current_rank()
@@ -337,6 +339,11 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
         agent_cfg.max_iterations = max_iterations
     if save_interval is not None:
         agent_cfg.save_interval = save_interval
+    if symmetry:
+        from athena_train.symmetry import enable
+
+        enable(agent_cfg)
+        print("[train] symmetry: mini-batches with their mirror images", flush=True)
     agent_cfg.run_name = run_name
     run_dir = (log_root / agent_cfg.experiment_name / run_name).resolve()
     own = latest_checkpoint(run_dir) if resume else None
@@ -404,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--managers", default="torch", choices=MANAGERS,
                     help="Isaac Lab's torch managers, or its warp managers (each manager's step "
                          "one CUDA graph on a GPU; athena_train.tasks.warp_mdp)")
+    ap.add_argument("--symmetry", action="store_true",
+                    help="left-right mirror augmentation of every PPO mini-batch "
+                         "(athena_train.symmetry)")
     ap.add_argument("--distributed", action="store_true",
                     help="one process per GPU through torchrun (gloo on --device cpu); "
                          "--num_envs is per process")
@@ -417,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         train(args.task, args.num_envs, args.device, args.seed, args.max_iterations,
               args.run_name, args.resume, args.log_root, args.save_interval, args.physics,
               args.init_from, args.init_std, args.critic_warmup, args.decimation_in_physics,
-              args.managers)
+              args.managers, args.symmetry)
     except warm_start.WarmStartError as exc:
         print(f"[train] warm start refused: {exc}", file=sys.stderr, flush=True)
         return 2
