@@ -3,9 +3,10 @@
 #   bash benchmarks/time_to_walk/gpu_ratio.sh DEADLINE_EPOCH
 # In this order, each only if DEADLINE_EPOCH leaves it time: the physics-only ceiling at 8192
 # and 16384 worlds (physics_ceiling.py); the flat task's env step on Isaac Lab's torch and
-# warp managers at 8192 envs (warp_managers_ab.py, one process per mode); the warp managers
-# at 16384 envs; and at 8192 with the solver capped at SOLVER_CAP (5) iterations
-# (solver_iterations.py: the slowest of 8192 worlds takes about 7). JSONs to $OUT.
+# warp managers at 8192 envs (warp_managers_ab.py, one process per mode); both again with the
+# decimation loop in the physics; the warp managers at 16384 envs; and at 8192 with the
+# solver capped at SOLVER_CAP (5) iterations (solver_iterations.py: the slowest of 8192
+# worlds takes about 7). JSONs to $OUT.
 set -uo pipefail
 deadline="$1"
 root="$(pwd)"
@@ -27,6 +28,8 @@ for n in 8192 16384; do
 done
 step ab_8192 150 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes torch,warp \
   --out "$OUT/warp_managers_ab_8192.json"
+step ab_8192_dip 150 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes torch,warp \
+  --decimation_in_physics --out "$OUT/warp_managers_ab_8192_dip.json"
 step ab_16384 80 python "$bench/warp_managers_ab.py" --num_envs 16384 --modes warp \
   --out "$OUT/warp_managers_ab_16384.json"
 step ab_8192_cap 80 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes warp \

@@ -14,7 +14,9 @@ mode runs in its own process (Isaac Lab keeps one simulation per process): build
 device synchronized at both ends. Actions are normal(0, 0.5) draws, so robots fall and reset
 as early in training. This is the env step alone: no policy, no PPO update.
 ``--iterations N`` caps the physics solver's iterations in every mode (the task's cap is
-100; ``solver_iterations.py`` says how many its worlds take), to time what the cap costs.
+100; ``solver_iterations.py`` says how many its worlds take), to time what the cap costs;
+``--decimation_in_physics`` runs each policy step's substeps in one physics call in every
+mode (``train --decimation_in_physics``).
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ MODES = {"torch": None, "warp": '{"default": 2}', "warp_eager": '{"default": 1}'
 
 
 def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: int,
-          iterations: int | None = None) -> dict:
+          iterations: int | None = None, in_physics: bool = False) -> dict:
     """Build ``task`` on ``mode``'s managers and time ``steps`` env steps."""
     import torch
 
     from athena_train import train as trainer
 
     def cap(cfg: object) -> None:
+        cfg.decimation_in_physics = in_physics
         if iterations:
             cfg.sim.physics.solver_cfg.iterations = iterations
 
@@ -65,7 +68,7 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
     timed_s, resets = run(steps)
     env.close()
     return {"mode": mode, "task": task, "num_envs": num_envs, "device": device,
-            "solver_iterations_cap": iterations or "task's",
+            "solver_iterations_cap": iterations or "task's", "decimation_in_physics": in_physics,
             "env_build_s": round(build_s, 2), "warmup_steps": warmup,
             "warmup_s": round(warmup_s, 2), "timed_steps": steps, "timed_s": round(timed_s, 4),
             "ms_per_env_step": round(1e3 * timed_s / steps, 3),
@@ -85,12 +88,13 @@ def main() -> int:
                     "torch,warp_eager on the CPU")
     ap.add_argument("--iterations", type=int, default=None,
                     help="cap the physics solver's iterations (default: the task's)")
+    ap.add_argument("--decimation_in_physics", action="store_true")
     ap.add_argument("--child", choices=list(MODES), default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     if args.child:
         res = child(args.child, args.task, args.num_envs, args.device, args.warmup, args.steps,
-                    args.iterations)
+                    args.iterations, args.decimation_in_physics)
         print("RESULT " + json.dumps(res), flush=True)
         return 0
     cpu = args.device == "cpu"
@@ -107,6 +111,8 @@ def main() -> int:
                                str(args.num_envs), "--device", args.device, "--warmup",
                                str(args.warmup), "--steps", str(args.steps),
                                *(["--iterations", str(args.iterations)] if args.iterations
+                                 else []),
+                               *(["--decimation_in_physics"] if args.decimation_in_physics
                                  else [])],
                               capture_output=True, text=True, env=env, timeout=3600)
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]

@@ -91,7 +91,8 @@ def make_env_and_cfg(task: str, num_envs: int | None, device: str, seed: int,
     ``physics`` names a preset of :mod:`athena_train.tasks.physics`; None takes the task's own
     (``newton`` for flat ground, ``newton_rough`` for the terrain curriculum). ``edit_env_cfg``
     may change the env config before the env is built (tests, evaluation). ``managers``:
-    ``torch``, Isaac Lab's managers; ``warp``, its warp managers (``ManagerBasedRLEnvWarp``,
+    ``torch``, Isaac Lab's managers; ``warp``, its warp managers (``ManagerBasedRLEnvWarp``
+    as :class:`athena_train.tasks.warp_env.AthenaWarpEnv`,
     each manager's step one CUDA graph on a GPU: :mod:`athena_train.tasks.warp_mdp`), with the
     actor's history stacked outside the env (:class:`athena_train.obs_history.HistoryVecEnv`).
     """
@@ -118,12 +119,11 @@ def make_env_and_cfg(task: str, num_envs: int | None, device: str, seed: int,
         edit_env_cfg(env_cfg)
     agent_cfg.seed, agent_cfg.device = seed, device
     if managers == "warp":
-        from isaaclab_experimental.envs import ManagerBasedRLEnvWarp
-
+        from athena_train.tasks.warp_env import AthenaWarpEnv
         from athena_train.tasks.warp_mdp import to_warp_managers
 
         to_warp_managers(env_cfg, captured=device.startswith("cuda"))
-        env = ManagerBasedRLEnvWarp(cfg=env_cfg)
+        env = AthenaWarpEnv(cfg=env_cfg)
     else:
         env = gym.make(task, cfg=env_cfg)
     from athena_train.terrain_state import curriculum_skipped

@@ -9,7 +9,9 @@ the warp managers (``ManagerBasedRLEnvWarp`` with athena's twins,
 :mod:`athena_train.tasks.warp_mdp`, and the history outside the env,
 :class:`athena_train.obs_history.HistoryVecEnv`). Every step's actor and critic observations,
 rewards and dones must agree, and the robots must end in the same state; the same on the
-rough task (terrain curriculum, the critic's height scan, its extra rewards). A process
+rough task (terrain curriculum, the critic's height scan, its extra rewards), and with the
+decimation loop in the physics (``decimation_in_physics``: one ``sim.step`` per policy step,
+:class:`athena_train.tasks.warp_env.AthenaWarpEnv` on the warp side). A process
 checks the twin's actuation latency: the target applied at a step is the one computed
 ``delay`` steps before, and each reset draws ``delay`` in 0..max.
 """
@@ -29,8 +31,9 @@ pytest.importorskip("isaaclab", reason="needs the training stack (requirements/t
 STEPS = 12
 
 
-def _edit(latency: bool):  # noqa: ANN202 - the config edit
+def _edit(latency: bool, in_physics: bool = False):  # noqa: ANN202 - the config edit
     def edit(cfg: object) -> None:
+        cfg.decimation_in_physics = in_physics
         r = cfg.randomization
         r.obs_noise = r.pushes = r.masses = r.friction = r.base_com = r.motor_strength = False
         r.payload = False
@@ -57,13 +60,21 @@ def _run(mode: str, out: Path) -> None:
 
     managers = "torch" if mode.endswith("torch") else "warp"
     task = "Athena-Velocity-Rough-v0" if mode.startswith("rough") else "Athena-Velocity-Flat-v0"
-    env, _ = trainer.make_env_and_cfg(task, 2, "cpu", 3, edit_env_cfg=_edit(mode == "latency"),
-                                      managers=managers)
+    env, _ = trainer.make_env_and_cfg(task, 2, "cpu", 3, managers=managers,
+                                      edit_env_cfg=_edit(mode == "latency",
+                                                         mode.startswith("dip")))
     u = env.unwrapped
     term = u.action_manager.get_term("joint_pos")
     gen = torch.Generator().manual_seed(5)
     rec: dict[str, list] = {"policy": [], "critic": [], "reward": [], "done": [], "applied": [],
                             "delay": []}
+    calls, sim_step = [0], u.sim.step
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        return sim_step(*args, **kwargs)
+
+    u.sim.step = counted  # physics calls per env step: 4, or 1 with the loop in the physics
     obs = env.get_observations()
     for _ in range(STEPS):
         rec["policy"].append(obs["policy"].tolist())
@@ -84,6 +95,7 @@ def _run(mode: str, out: Path) -> None:
         rec["default"] = term._offset.numpy().tolist()
     if mode.startswith("rough"):
         rec["levels"] = u.scene.terrain.terrain_levels.tolist()
+    rec["sim_steps_per_env_step"] = calls[0] / STEPS
     rec["root_pose"] = u.scene["robot"].data.root_pose_w.torch.tolist()
     rec["substep_velocity"] = term.substep_velocity().tolist()
     out.write_text(json.dumps(rec))
@@ -97,7 +109,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("MANAGER_CALL_CONFIG", None)
     results = {}
-    for mode in ("torch", "warp", "latency", "rough_torch", "rough_warp"):
+    for mode in ("torch", "warp", "latency", "rough_torch", "rough_warp", "dip_torch",
+                 "dip_warp"):
         out = d / f"{mode}.json"
         proc = subprocess.run([sys.executable, __file__, mode, str(out)], capture_output=True,
                               text=True, timeout=900, env=env)
@@ -106,18 +119,23 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     return results
 
 
-@pytest.mark.parametrize("task", ["flat", "rough"])
+@pytest.mark.parametrize("task", ["flat", "rough", "dip"])
 def test_same_observations_rewards_and_dones(runs: dict[str, dict], task: str) -> None:
-    """Rough: the terrain curriculum, the critic's height scan, stand-still and swing apex too."""
+    """Rough: the terrain curriculum, the critic's height scan, stand-still and swing apex too.
+
+    dip: the flat task with the decimation loop in the physics on both sides.
+    """
     import numpy as np
 
-    pre = "" if task == "flat" else "rough_"
+    pre = "" if task == "flat" else f"{task}_"
     t, w = runs[pre + "torch"], runs[pre + "warp"]
     assert np.array(t["policy"]).shape == (STEPS, 2, 215)  # the contract's, history included
     for key in ("policy", "critic", "reward", "root_pose", "substep_velocity"):
         np.testing.assert_allclose(np.array(w[key]), np.array(t[key]), atol=1e-5, rtol=1e-5,
                                    err_msg=key)
     assert w["done"] == t["done"] and w.get("levels") == t.get("levels")
+    calls = 1 if task == "dip" else 4
+    assert t["sim_steps_per_env_step"] == w["sim_steps_per_env_step"] == calls
     dones = np.array(t["done"])
     assert dones[4].all() and dones[9].all() and dones.sum() == 4  # the resets were exercised
 

@@ -33,7 +33,7 @@ from isaaclab_experimental.envs.mdp.actions.joint_actions import (
 from isaaclab_experimental.envs.utils.io_descriptors import generic_io_descriptor_warp
 from isaaclab_experimental.managers import ManagerTermBase as WarpManagerTermBase
 
-from athena_train.tasks import mdp
+from athena_train.tasks import mdp, physics
 
 # -- observations ---------------------------------------------------------------------------
 
@@ -405,6 +405,11 @@ class randomize_motor_strength(mdp.randomize_motor_strength, WarpManagerTermBase
         """Nothing to reset: drawn once at startup."""
 
 
+def hand_decimation_to_physics(env: object, env_mask: wp.array) -> None:
+    """Twin of :func:`athena_train.tasks.physics.hand_decimation_to_physics` (startup)."""
+    physics.hand_decimation_to_physics(env, None)  # (every env: the mask is not needed)
+
+
 # -- the swap -------------------------------------------------------------------------------
 
 TWINS = {mdp.gait_phase: gait_phase, mdp.clipped_last_action: clipped_last_action,
@@ -413,6 +418,7 @@ TWINS = {mdp.gait_phase: gait_phase, mdp.clipped_last_action: clipped_last_actio
          mdp.stand_still_joint_deviation_l1: stand_still_joint_deviation_l1,
          mdp.swing_apex_shortfall: swing_apex_shortfall,
          mdp.randomize_motor_strength: randomize_motor_strength,
+         physics.hand_decimation_to_physics: hand_decimation_to_physics,
          isaac_mdp.bad_orientation: bad_orientation, isaac_mdp.height_scan: height_scan}
 """athena's term (and Isaac Lab's, where Isaac Lab has no twin) -> its warp twin."""
 
@@ -425,13 +431,11 @@ def to_warp_managers(cfg: object, captured: bool) -> None:
     warp observation manager has none; :class:`athena_train.obs_history.ContractHistory`
     stacks the frames outside the env). ``captured``: each manager's step is captured into a
     CUDA graph (a GPU only), else the warp kernels run eagerly (the CPU path, for tests).
-    Refuses what the path cannot do: the decimation loop in the physics, a term with no twin.
+    The decimation loop in the physics (``decimation_in_physics``) needs the env class
+    :class:`athena_train.tasks.warp_env.AthenaWarpEnv`.
     """
     from isaaclab_experimental.envs.frontend import WarpFrontend
 
-    if getattr(cfg, "decimation_in_physics", False):
-        raise ValueError("decimation_in_physics is not supported with the warp managers")
-    cfg.events.decimation_in_physics = None
     # the frontend leaves a term alone when its function comes from a warp package, as the
     # twins here do
     if __name__ not in WarpFrontend.WARP_ROOT_PREFIXES:
