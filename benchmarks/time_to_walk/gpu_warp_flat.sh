@@ -8,9 +8,9 @@
 # Isaac Lab (gpu_eval.sh, the torch managers) on every EVAL_EVERY-th (50) checkpoint from
 # iteration EVAL_FROM (150) and the newest, the ONNX export of the newest, and the
 # physics-only ceiling at the same world count if time is left. What comes back ($OUT, at most
-# 8 files): the segment's log and
-# nvidia-smi samples and segment.txt in meta.tar, run_RUN.tar (params, TensorBoard events,
-# newest checkpoint), gate_RUN.json, policy_RUN.onnx, ceiling.json, warpcache.tgz (< 15 MiB).
+# 8 files): the segment's log and nvidia-smi samples and segment.txt in meta.tar, run_RUN.tar
+# (params, TensorBoard events, newest checkpoint), gate_RUN.json, policy_RUN.onnx,
+# ceiling.json, warpcache.tgz (< 15 MiB).
 set -uo pipefail
 deadline="$1"; run="${2:-flatw}"; shift 2 || shift $#
 left() { echo $(( deadline - ${EVAL_S:-170} - $(date +%s) )); }
@@ -33,9 +33,9 @@ bash benchmarks/time_to_walk/gpu_eval.sh "$run" "$run" $its
 # the physics-only ceiling at the same world count, on the same GPU, if time is left
 envs=$(grep -ho "envs=[0-9]*" "$OUT"/train_*.log | tail -1 | cut -d= -f2)
 if [ -n "$envs" ] && [ $(( deadline - $(date +%s) )) -gt 75 ]; then
-  PYTHONPATH="$HOME/site" WARP_CACHE_PATH="$HOME/warpcache" timeout $(( deadline - $(date +%s) - 25 )) python \
-    benchmarks/time_to_walk/physics_ceiling.py --num_envs "$envs" --steps 1000 \
-    --out "$OUT/ceiling.json" > "$HOME/ceiling.log" 2>&1
+  PYTHONPATH="$HOME/site" WARP_CACHE_PATH="$HOME/warpcache" \
+    timeout $(( deadline - $(date +%s) - 25 )) python benchmarks/time_to_walk/physics_ceiling.py \
+    --num_envs "$envs" --steps 1000 --out "$OUT/ceiling.json" > "$HOME/ceiling.log" 2>&1
   echo "[warp] ceiling rc=$?"; tail -2 "$HOME/ceiling.log"
 fi
 (cd "$HOME" && tar -czf "$OUT/warpcache.tgz" warpcache 2>/dev/null)
