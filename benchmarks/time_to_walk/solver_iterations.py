@@ -1,7 +1,8 @@
 """How many constraint-solver iterations athena's worlds take in training, per world and per step.
 
 ``python benchmarks/time_to_walk/solver_iterations.py [--task T] [--num_envs 64] [--device cpu]
-[--steps 300] [--checkpoint model.pt] [--iterations 100 --ls_iterations 50] --out JSON``
+[--steps 300] [--checkpoint model.pt] [--iterations 100 --ls_iterations 50] [--tolerance 1e-6]
+--out JSON``
 
 Why: on a GPU, MuJoCo-Warp runs the Newton solver's iterations for all worlds in one
 CUDA-graph ``while`` loop that ends when the last world has converged (or at
@@ -15,7 +16,8 @@ resampling worlds from the pooled samples as if independent, the expected maximu
 and 16384 worlds: what the GPU's loop would run. Actions: normal(0, 0.5) draws (robots fall
 and reset, as early in training) or, with ``--checkpoint``, that policy's deterministic
 actions (late in training). ``--iterations``/``--ls_iterations`` override the task's solver
-caps, to see how often a smaller cap would cut a world short.
+caps, to see how often a smaller cap would cut a world short; ``--tolerance`` the solver's
+convergence tolerance (MJWarpSolverCfg's, 1e-6), to see how many iterations a looser one saves.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def main() -> int:
     ap.add_argument("--checkpoint", type=Path, default=None)
     ap.add_argument("--iterations", type=int, default=None)
     ap.add_argument("--ls_iterations", type=int, default=None)
+    ap.add_argument("--tolerance", type=float, default=None)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
@@ -72,6 +75,7 @@ def main() -> int:
         solver = cfg.sim.physics.solver_cfg
         solver.iterations = args.iterations or solver.iterations
         solver.ls_iterations = args.ls_iterations or solver.ls_iterations
+        solver.tolerance = args.tolerance or solver.tolerance
 
     env, _ = trainer.make_env_and_cfg(args.task, args.num_envs, args.device, 42,
                                       edit_env_cfg=edit)
