@@ -33,5 +33,5 @@ step ab_8192_dip 150 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes
 step ab_16384 80 python "$bench/warp_managers_ab.py" --num_envs 16384 --modes warp \
   --out "$OUT/warp_managers_ab_16384.json"
 step ab_8192_cap 80 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes warp \
-  --iterations "${SOLVER_CAP:-5}" --out "$OUT/warp_managers_ab_8192_cap${SOLVER_CAP:-5}.json"
+  --solver iterations="${SOLVER_CAP:-5}" --out "$OUT/warp_managers_ab_8192_cap${SOLVER_CAP:-5}.json"
 ls -la "$OUT"

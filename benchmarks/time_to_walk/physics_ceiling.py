@@ -32,8 +32,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--num_envs", type=int, default=4096)
     ap.add_argument("--steps", type=int, default=200)
+    # the flat task's capacities (athena_train/tasks/physics.py newton_cfg)
     ap.add_argument("--nconmax", type=int, default=24)
-    ap.add_argument("--njmax", type=int, default=120)
+    ap.add_argument("--njmax", type=int, default=64)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 

@@ -1,8 +1,7 @@
-"""How many constraint-solver iterations athena's worlds take in training, per world and per step.
+"""How many solver iterations, constraint rows and contacts athena's worlds take in training.
 
 ``python benchmarks/time_to_walk/solver_iterations.py [--task T] [--num_envs 64] [--device cpu]
-[--steps 300] [--checkpoint model.pt] [--iterations 100 --ls_iterations 50] [--tolerance 1e-6]
---out JSON``
+[--steps 300] [--checkpoint model.pt] [--max_level 9] [--solver KEY=VALUE ...] --out JSON``
 
 Why: on a GPU, MuJoCo-Warp runs the Newton solver's iterations for all worlds in one
 CUDA-graph ``while`` loop that ends when the last world has converged (or at
@@ -15,9 +14,18 @@ managers) and reports the per-world distribution, the per-step maximum over thes
 resampling worlds from the pooled samples as if independent, the expected maximum over 8192
 and 16384 worlds: what the GPU's loop would run. Actions: normal(0, 0.5) draws (robots fall
 and reset, as early in training) or, with ``--checkpoint``, that policy's deterministic
-actions (late in training). ``--iterations``/``--ls_iterations`` override the task's solver
-caps, to see how often a smaller cap would cut a world short; ``--tolerance`` the solver's
-convergence tolerance (MJWarpSolverCfg's, 1e-6), to see how many iterations a looser one saves.
+actions (late in training). ``--solver KEY=VALUE`` (repeatable) overrides a field of the
+task's MuJoCo-Warp solver config: ``iterations=4`` to see how often a smaller cap cuts a world
+short, ``tolerance=1e-4`` (MJWarpSolverCfg's is 1e-6) how many iterations a looser one saves,
+``njmax=200`` whether a smaller capacity overflows.
+
+It also reads every world's constraint rows (``nefc``) and contacts, against the capacities
+the task allocates (``njmax`` rows and ``nconmax`` contacts per world): MuJoCo-Warp launches
+its constraint kernels over all ``njmax`` rows of every world and allocates the dense
+Jacobian for them, so a capacity far above what any world uses costs GPU time for nothing,
+and one below it drops constraints. On the rough task (``--task Athena-Velocity-Rough-v0``)
+``--max_level 9`` starts the robots on every curriculum level instead of the task's first
+three, so stairs and boxes at their highest are in the sample.
 """
 
 from __future__ import annotations
@@ -50,6 +58,15 @@ def summarize(niter: np.ndarray, cap: int) -> dict:
             "expected_max_over_16384_worlds": round(expected_max(flat, 16384), 2)}
 
 
+def capacity_use(per_world: np.ndarray) -> dict:
+    """``per_world``: (steps, worlds) counts; how much of a per-world capacity the worlds use."""
+    flat = per_world.ravel()
+    return {"mean": round(float(flat.mean()), 1),
+            **{f"p{p}": float(np.percentile(flat, p)) for p in (99, 99.9)},
+            "max": int(flat.max()),
+            "expected_max_over_8192_worlds": round(expected_max(flat, 8192), 1)}
+
+
 def main() -> int:
     """Step the task, read every world's solver iterations, write the JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -59,32 +76,44 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=50, help="steps not counted (the first reset)")
     ap.add_argument("--checkpoint", type=Path, default=None)
-    ap.add_argument("--iterations", type=int, default=None)
-    ap.add_argument("--ls_iterations", type=int, default=None)
-    ap.add_argument("--tolerance", type=float, default=None)
+    ap.add_argument("--solver", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a solver config field (iterations, tolerance, njmax, ...)")
+    ap.add_argument("--max_level", type=int, default=None,
+                    help="terrain tasks: the highest curriculum level robots start on")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
     import torch
     from athena_train.export import load_actor
     from isaaclab_newton.physics.newton_manager import NewtonManager
+    from mujoco_warp import OverflowType
 
     from athena_train import train as trainer
 
     def edit(cfg: object) -> None:
         solver = cfg.sim.physics.solver_cfg
-        solver.iterations = args.iterations or solver.iterations
-        solver.ls_iterations = args.ls_iterations or solver.ls_iterations
-        solver.tolerance = args.tolerance or solver.tolerance
+        for key, value in (kv.split("=", 1) for kv in args.solver):
+            if not hasattr(solver, key):
+                raise ValueError(f"the solver config has no field {key!r}")
+            setattr(solver, key, type(getattr(solver, key) or 0)(float(value)))
+        if args.max_level is not None and cfg.scene.terrain.terrain_generator is not None:
+            cfg.scene.terrain.max_init_terrain_level = args.max_level
 
     env, _ = trainer.make_env_and_cfg(args.task, args.num_envs, args.device, 42,
                                       edit_env_cfg=edit)
+    mjd = NewtonManager._solver.mjw_data
     opt = NewtonManager._solver.mjw_model.opt
+    njmax, nconmax = int(mjd.njmax), int(mjd.naconmax) // env.num_envs
+    pipeline = NewtonManager._collision_pipeline  # None where MuJoCo finds the contacts
+    tri = getattr(getattr(pipeline, "narrow_phase", None), "triangle_pairs_count", None)
+    max_pairs = NewtonManager._collision_cfg.max_triangle_pairs if tri is not None else None
+    # the per-world overflow bits of the capacities read here: constraint rows, contacts
+    overflows = int(OverflowType.NEFC | OverflowType.NARROWPHASE)
     cap = int(opt.iterations)
     actor = load_actor(args.checkpoint).to(args.device) if args.checkpoint else None
     gen = torch.Generator(device=args.device).manual_seed(0)
     obs = env.get_observations()["policy"]
-    rows, resets, t_total = [], 0.0, 0.0
+    rows, efc, con, pairs, resets, t_total = [], [], [], [], 0.0, 0.0
     for k in range(args.warmup + args.steps):
         with torch.no_grad():
             act = (actor(obs) if actor is not None else
@@ -92,12 +121,19 @@ def main() -> int:
                                generator=gen) * 0.5)
         t = time.perf_counter()
         obs_td, _, dones, _ = env.step(act)
-        niter = NewtonManager._solver.mjw_data.solver_niter.numpy().copy()  # (synchronizes)
+        niter = mjd.solver_niter.numpy().copy()  # (synchronizes)
         obs = obs_td["policy"]
         if k >= args.warmup:
             t_total += time.perf_counter() - t
             rows.append(niter)
+            efc.append(mjd.nefc.numpy().copy())
+            nacon = int(mjd.nacon.numpy()[0])
+            con.append(np.bincount(mjd.contact.worldid.numpy()[:nacon], minlength=env.num_envs))
+            if tri is not None:
+                pairs.append(int(tri.numpy()[0]))
             resets += float(dones.float().mean())
+    # the bits are sticky (cleared only by MuJoCo-Warp's reset_data, which Isaac Lab does not call)
+    overflowed = int(((mjd.overflow.numpy() & overflows) != 0).sum())
     env.close()
     niter = np.stack(rows)
     out = {"what": "MuJoCo-Warp solver iterations per world after each env step (see the "
@@ -110,7 +146,17 @@ def main() -> int:
            "mean_reset_fraction_per_step": round(resets / args.steps, 4),
            "ms_per_env_step": round(1e3 * t_total / args.steps, 2),
            **summarize(niter, cap),
-           "histogram": {int(v): int(c) for v, c in zip(*np.unique(niter, return_counts=True))}}
+           "histogram": {int(v): int(c) for v, c in zip(*np.unique(niter, return_counts=True))},
+           "constraint_rows": {"njmax": njmax, **capacity_use(np.stack(efc))},
+           "contacts": {"nconmax": nconmax, **capacity_use(np.stack(con))},
+           "worlds_that_overflowed_a_capacity": overflowed}
+    if pairs:  # Newton's pipeline: one pool of triangle pairs for all worlds
+        per_world = np.array(pairs) / env.num_envs
+        out["triangle_pairs"] = {
+            "max_triangle_pairs": int(max_pairs),
+            "per_world_mean": round(float(per_world.mean()), 1),
+            "per_world_max_step": round(float(per_world.max()), 1),
+            "at_8192_worlds_max_step": int(per_world.max() * 8192)}
     print(json.dumps(out))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,10 +13,12 @@ mode runs in its own process (Isaac Lab keeps one simulation per process): build
 ``--warmup`` steps (graph capture happens in the first), then ``--steps`` steps timed with the
 device synchronized at both ends. Actions are normal(0, 0.5) draws, so robots fall and reset
 as early in training. This is the env step alone: no policy, no PPO update.
-``--iterations N`` caps the physics solver's iterations in every mode (the task's cap is
-100; ``solver_iterations.py`` says how many its worlds take), to time what the cap costs;
-``--decimation_in_physics`` runs each policy step's substeps in one physics call in every
-mode (``train --decimation_in_physics``).
+``--solver KEY=N`` (repeatable) overrides a field of the task's MuJoCo-Warp solver config in
+every mode, to time what it costs: ``iterations=5`` caps the solver's iterations (the task's
+cap is 100; ``solver_iterations.py`` says how many its worlds take), ``njmax=48`` /
+``nconmax=16`` shrink the per-world constraint-row and contact capacities (the same script
+says how many its worlds use); ``--decimation_in_physics`` runs each policy step's substeps
+in one physics call in every mode (``train --decimation_in_physics``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ MODES = {"torch": None, "warp": '{"default": 2}', "warp_eager": '{"default": 1}'
 
 
 def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: int,
-          iterations: int | None = None, in_physics: bool = False) -> dict:
+          solver: dict[str, int] | None = None, in_physics: bool = False) -> dict:
     """Build ``task`` on ``mode``'s managers and time ``steps`` env steps."""
     import torch
 
@@ -41,8 +43,10 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
 
     def cap(cfg: object) -> None:
         cfg.decimation_in_physics = in_physics
-        if iterations:
-            cfg.sim.physics.solver_cfg.iterations = iterations
+        for key, value in (solver or {}).items():
+            if not hasattr(cfg.sim.physics.solver_cfg, key):
+                raise ValueError(f"the solver config has no field {key!r}")
+            setattr(cfg.sim.physics.solver_cfg, key, value)
 
     t0 = time.time()
     env, _ = trainer.make_env_and_cfg(task, num_envs, device, 42, edit_env_cfg=cap,
@@ -68,7 +72,7 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
     timed_s, resets = run(steps)
     env.close()
     return {"mode": mode, "task": task, "num_envs": num_envs, "device": device,
-            "solver_iterations_cap": iterations or "task's", "decimation_in_physics": in_physics,
+            "solver_overrides": solver or {}, "decimation_in_physics": in_physics,
             "env_build_s": round(build_s, 2), "warmup_steps": warmup,
             "warmup_s": round(warmup_s, 2), "timed_steps": steps, "timed_s": round(timed_s, 4),
             "ms_per_env_step": round(1e3 * timed_s / steps, 3),
@@ -86,15 +90,16 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--modes", default=None, help="comma-separated; default: torch,warp on a GPU, "
                     "torch,warp_eager on the CPU")
-    ap.add_argument("--iterations", type=int, default=None,
-                    help="cap the physics solver's iterations (default: the task's)")
+    ap.add_argument("--solver", action="append", default=[], metavar="KEY=N",
+                    help="override a solver config field (iterations, njmax, nconmax, ...)")
     ap.add_argument("--decimation_in_physics", action="store_true")
     ap.add_argument("--child", choices=list(MODES), default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    solver = {k: int(v) for k, v in (kv.split("=", 1) for kv in args.solver)}
     if args.child:
         res = child(args.child, args.task, args.num_envs, args.device, args.warmup, args.steps,
-                    args.iterations, args.decimation_in_physics)
+                    solver, args.decimation_in_physics)
         print("RESULT " + json.dumps(res), flush=True)
         return 0
     cpu = args.device == "cpu"
@@ -110,8 +115,7 @@ def main() -> int:
                                "--num_envs",
                                str(args.num_envs), "--device", args.device, "--warmup",
                                str(args.warmup), "--steps", str(args.steps),
-                               *(["--iterations", str(args.iterations)] if args.iterations
-                                 else []),
+                               *(a for kv in args.solver for a in ("--solver", kv)),
                                *(["--decimation_in_physics"] if args.decimation_in_physics
                                  else [])],
                               capture_output=True, text=True, env=env, timeout=3600)

@@ -150,10 +150,23 @@ def physics_diagnostics() -> dict:
         out.update(nconmax_per_world=int(getattr(m, "nconmax", -1) or -1),
                    ncon_total=int(np.asarray(d.nacon.numpy()).reshape(-1)[0])
                    if hasattr(d, "nacon") else None,
-                   nefc_max_per_world=int(nefc.max()), nefc_mean_per_world=float(nefc.mean()))
+                   nefc_max_per_world=int(nefc.max()), nefc_mean_per_world=float(nefc.mean()),
+                   worlds_overflowed=worlds_overflowed(d))
         return out
     except Exception as e:  # noqa: BLE001
         return {"error": f"{type(e).__name__}: {e}"}
+
+
+def worlds_overflowed(mjw_data: object) -> int:
+    """Worlds that have run out of constraint rows or contacts (``njmax``/``nconmax``) so far.
+
+    MuJoCo-Warp's per-world overflow bits are sticky until its ``reset_data``, which Isaac Lab
+    does not call: this counts every world that lost constraints since the env was built.
+    """
+    from mujoco_warp import OverflowType
+
+    bits = int(OverflowType.NEFC | OverflowType.NARROWPHASE)
+    return int(((np.asarray(mjw_data.overflow.numpy()) & bits) != 0).sum())
 
 
 def _stand_group(r: dict, mask: np.ndarray, steps: int) -> dict:

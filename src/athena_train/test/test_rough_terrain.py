@@ -39,9 +39,9 @@ def test_rough_task_config_and_flat_unchanged() -> None:
     assert rough.physics_preset == "newton_rough" and flat.physics_preset == "newton"
     rs, fs = rough.sim.physics.solver_cfg, flat.sim.physics.solver_cfg
     assert not rs.use_mujoco_contacts and rough.sim.physics.collision_cfg is not None
-    assert (rs.nconmax, rs.njmax, rough.sim.physics.num_substeps) == (300, 1000, 1)
+    assert (rs.nconmax, rs.njmax, rough.sim.physics.num_substeps) == (64, 256, 1)
     assert fs.use_mujoco_contacts and flat.sim.physics.collision_cfg is None
-    assert (fs.nconmax, fs.njmax) == (24, 120)
+    assert (fs.nconmax, fs.njmax) == (24, 64)
     gen = rough.scene.terrain.terrain_generator
     assert set(column_families(gen)) == set(FAMILIES) and gen.curriculum
     # blind actor: the same observation as on flat ground; the terrain is the critic's only
@@ -101,6 +101,8 @@ def test_zero_action_standing_on_every_family(tmp_path: Path) -> None:
 
     assert result["physics_preset"] == "newton_rough" and not result["use_mujoco_contacts"]
     assert set(result["families"]) == set(FAMILIES)
+    # the preset's constraint-row and contact capacities held for every world
+    assert result["physics_after_steps"]["worlds_overflowed"] == 0, result["physics_after_steps"]
     for fam, r in result["families"].items():
         assert r["episodes"] == 2, fam  # one tile per level
         assert r[f"base_contact_within_{STEPS}_steps"] == 0, (fam, r)

@@ -29,11 +29,16 @@ def newton_cfg(device: str) -> NewtonCfg:
 
     Contact budget per world is small: only the feet, knees, pelvis, torso and head collide
     (no self-collision), which keeps the GPU solver fast. 100/50 solver iterations were no
-    slower than 20/10 on the CPU and avoid line-search warnings.
+    slower than 20/10 on the CPU and avoid line-search warnings. Capacities: MuJoCo-Warp
+    launches its constraint kernels over every world's ``njmax`` rows, used or not; the flat
+    task's worlds used at most 32 rows and 12 contacts with random actions (robots falling) and
+    24 rows walking (``benchmarks/time_to_walk/solver_iterations.py``, 64 worlds x 150 steps;
+    expected maximum over 8192 worlds 32), so ``njmax`` is 64 (was 120: 4 % of a CPU env step).
+    A world past a capacity loses constraints and MuJoCo-Warp prints "nefc overflow".
     """
     return NewtonCfg(
         solver_cfg=MJWarpSolverCfg(
-            njmax=120, nconmax=24, cone="pyramidal", impratio=1.0, integrator="implicitfast",
+            njmax=64, nconmax=24, cone="pyramidal", impratio=1.0, integrator="implicitfast",
             use_mujoco_contacts=True, iterations=100, ls_iterations=50,
         ),
         collision_cfg=None,
@@ -50,16 +55,23 @@ def newton_rough_cfg(device: str, num_envs: int | None = None) -> NewtonCfg:
     its convex hull: on the generated terrain, robots standing still at a platform centre were
     thrown off (34-100 % of zero-action episodes ended on base contact within 10 steps). These
     are the settings of Isaac Lab 3.0's own rough preset (``RoughPhysicsCfg.newton_mjwarp``:
-    Newton's collision pipeline with a 2.5 M triangle-pair budget, nconmax 300, njmax 1000,
-    pyramidal cone, implicitfast) with athena's solver iterations, shape contact parameters and
-    one substep per 5 ms physics step (the flat preset's). The triangle-pair buffer grows with
-    the number of worlds beyond 4096 (Newton prints "Triangle pair buffer overflowed" when it
-    is too small).
+    Newton's collision pipeline with a 2.5 M triangle-pair budget, pyramidal cone,
+    implicitfast) with athena's solver iterations, shape contact parameters and one substep per
+    5 ms physics step (the flat preset's). The triangle-pair buffer grows with the number of
+    worlds beyond 4096 (Newton prints "Triangle pair buffer overflowed" when it is too small).
+    Capacities: Isaac Lab's preset allocates 1000 constraint rows and 300 contacts per world;
+    athena's worlds on every level of every family used at most 112 rows and 35 contacts with
+    random actions (robots falling onto stairs and boxes; expected maximum over 8192 worlds 103
+    and 34) and 60 and 23 under the rough6 policy (``solver_iterations.py --task
+    Athena-Velocity-Rough-v0 --max_level 9``, 64 worlds x 150 steps). MuJoCo-Warp launches its
+    constraint kernels over every world's ``njmax`` rows, used or not: 256 and 64 took a CPU
+    env step from 155 to 120 ms. A world past a capacity loses constraints and MuJoCo-Warp
+    prints "nefc overflow".
     """
     pairs = ROUGH_TRIANGLE_PAIRS_PER_4096_ENVS * max(1, math.ceil((num_envs or 4096) / 4096))
     return NewtonCfg(
         solver_cfg=MJWarpSolverCfg(
-            njmax=1000, nconmax=300, cone="pyramidal", impratio=1.0, integrator="implicitfast",
+            njmax=256, nconmax=64, cone="pyramidal", impratio=1.0, integrator="implicitfast",
             use_mujoco_contacts=False, iterations=100, ls_iterations=50,
         ),
         collision_cfg=NewtonCollisionPipelineCfg(max_triangle_pairs=pairs),
