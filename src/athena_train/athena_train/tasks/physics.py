@@ -65,7 +65,7 @@ def newton_rough_cfg(device: str, num_envs: int | None = None) -> NewtonCfg:
     and 34) and 60 and 23 under the rough6 policy (``solver_iterations.py --task
     Athena-Velocity-Rough-v0 --max_level 9``, 64 worlds x 150 steps). MuJoCo-Warp launches its
     constraint kernels over every world's ``njmax`` rows, used or not: 256 and 64 took a CPU
-    env step from 155 to 120 ms. A world past a capacity loses constraints and MuJoCo-Warp
+    env step from 150 to 121 ms. A world past a capacity loses constraints and MuJoCo-Warp
     prints "nefc overflow".
     """
     pairs = ROUGH_TRIANGLE_PAIRS_PER_4096_ENVS * max(1, math.ceil((num_envs or 4096) / 4096))
