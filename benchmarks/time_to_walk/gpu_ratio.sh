@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # On the GPU machine (device tool): the env step against the physics-only ceiling, one card.
 #   bash benchmarks/time_to_walk/gpu_ratio.sh DEADLINE_EPOCH
-# In this order, each only if DEADLINE_EPOCH leaves it time: the physics-only ceiling at 8192
-# and 16384 worlds (physics_ceiling.py); the flat task's env step on Isaac Lab's torch and
-# warp managers at 8192 envs (warp_managers_ab.py, one process per mode); both again with the
-# decimation loop in the physics; the warp managers at 16384 envs; and at 8192 with the
-# solver capped at SOLVER_CAP (5) iterations (solver_iterations.py: the slowest of 8192
-# worlds takes about 7). JSONs to $OUT.
+# In this order (most wanted first), each only if DEADLINE_EPOCH leaves it time: the flat
+# task's env step on Isaac Lab's torch and warp managers at 8192 envs (warp_managers_ab.py,
+# one process per mode); the rough task's env step with Isaac Lab's solver capacities
+# (njmax 1000, nconmax 300) and with athena's (tasks/physics.py); the physics-only ceiling at
+# 8192 and 16384 worlds (physics_ceiling.py); the flat A/B again with the decimation loop in
+# the physics; the warp managers at 16384 envs; and at 8192 with the solver capped at
+# SOLVER_CAP (5) iterations (solver_iterations.py: the slowest of 8192 worlds takes about 7).
+# JSONs to $OUT.
 set -uo pipefail
 deadline="$1"
 root="$(pwd)"
@@ -22,12 +24,19 @@ step() {
   echo "[ratio] $name rc=$? ($(left) s left)"; tail -1 "$HOME/$name.log" | cut -c1-400
 }
 nvidia-smi --query-gpu=name --format=csv,noheader
+step ab_8192 150 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes torch,warp \
+  --out "$OUT/warp_managers_ab_8192.json"
+rough="--task Athena-Velocity-Rough-v0 --num_envs 8192 --modes torch --warmup 20 --steps 100"
+# shellcheck disable=SC2086
+step rough_capacity_isaaclab 150 python "$bench/warp_managers_ab.py" $rough \
+  --solver njmax=1000 --solver nconmax=300 --out "$OUT/capacity_ab_rough_isaaclab_8192.json"
+# shellcheck disable=SC2086
+step rough_capacity_athena 90 python "$bench/warp_managers_ab.py" $rough \
+  --out "$OUT/capacity_ab_rough_athena_8192.json"
 for n in 8192 16384; do
   step "ceiling_$n" 60 python "$bench/physics_ceiling.py" --num_envs "$n" --steps 1000 \
     --out "$OUT/ceiling_$n.json"
 done
-step ab_8192 150 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes torch,warp \
-  --out "$OUT/warp_managers_ab_8192.json"
 step ab_8192_dip 150 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes torch,warp \
   --decimation_in_physics --out "$OUT/warp_managers_ab_8192_dip.json"
 step ab_16384 80 python "$bench/warp_managers_ab.py" --num_envs 16384 --modes warp \
