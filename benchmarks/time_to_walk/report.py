@@ -110,6 +110,31 @@ def plot(sc: dict, gate: list[dict], out: Path) -> None:
     save(fig, out)
 
 
+def first_iteration(seg: dict) -> dict:
+    """A fresh segment's start-up and the time to its first iteration (kernels compile there)."""
+    return {"log": Path(seg["log"]).name, "startup_s": seg["startup_s"],
+            "first_iteration_s": seg["progress"][0][1]}
+
+
+def cold_start(warm: list[dict], cold: list[dict], warm_wall: float | None) -> dict:
+    """The time to the gate with a cold kernel cache, composed from a warm run and a cold start.
+
+    The warm run's first segment began from scratch; the cold start is the same training
+    begun with an empty cache on the same card. Only start-up and the first iteration differ
+    (compilation); the iterations after them are the warm run's.
+    """
+    if not cold or not cold[0]["progress"] or warm[0]["first_it"] != 0:
+        return {"cold_start_note": "no usable cold start or warm run from scratch: not composed"}
+    w, c = first_iteration(warm[0]), first_iteration(cold[0])
+    extra = c["startup_s"] + c["first_iteration_s"] - w["startup_s"] - w["first_iteration_s"]
+    return {"warm_start_overhead": w, "cold_start_overhead": c,
+            "wall_clock_to_gate_cold_s_composed":
+                round(warm_wall + extra, 1) if warm_wall is not None else None,
+            "cold_start_note": "cold = the warm time to the gate with the warm run's start-up "
+                               "and first iteration replaced by the cold start's (same card, "
+                               "same code; the iterations after the first are the warm run's)"}
+
+
 def main() -> int:
     """Build the figures JSON, the curves and the report."""
     ap = parser("flat2")
@@ -123,6 +148,10 @@ def main() -> int:
     ap.add_argument("--gpu", default=None,
                     help="the GPU's name, for segments whose log does not say it (logs of "
                          "gpu_segment.sh after 2026-11-25 start with an '[gpu] <name>' line)")
+    ap.add_argument("--cold_start_run", default=None,
+                    help="with --kernel_cache warm: a run started on the same card with an "
+                         "empty kernel cache (gpu_cold_start.sh); its start-up and first "
+                         "iteration replace the warm run's for a composed cold time to the gate")
     ap.add_argument("--kernel_cache", choices=("cold", "warm"), default="cold",
                     help="state of warp's kernel cache when the first segment started: cold "
                          "= first run on the machine (kernels compiled), warm = compiled by "
@@ -205,6 +234,9 @@ def main() -> int:
         "gate_definition": "athena_description.walking_gate; base velocity sampled at every "
                            "physics substep (athena_train.evaluate)",
     }
+    if args.cold_start_run:
+        figures.update(cold_start(segs, segments(args.device_dir, args.cold_start_run),
+                                  figures["wall_clock_to_gate_s"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     args.policy_dir.mkdir(parents=True, exist_ok=True)
