@@ -19,6 +19,8 @@
 # segment as configured, the rest with the train args AB_ARGS (default
 # --decimation_in_physics, the physics runs the substeps in one CUDA graph; or --managers warp,
 # Isaac Lab's warp managers); if that part fails (a traceback in its log), the rest without.
+# AB_FIRST_ARGS: train args for the first N seconds only, e.g. the configuration before issue
+# 16's changes: "--solver njmax=1000 --solver nconmax=300" (Isaac Lab's solver capacities).
 # EVAL_EXTRA="P ...": more policies for the second phase's evaluation (.pt or .onnx, e.g.
 # flat2's ONNX as a baseline); EVAL_PER_TILE: episodes per tile (default 5: 50 per family);
 # EVAL_PROTOCOL: walking (default) or robustness (athena_description.walking_gate).
@@ -72,8 +74,9 @@ if [ "$phase" = first ]; then
   rest() { MODELS_APART=1 MODELS_FROM=1 bash benchmarks/time_to_walk/gpu_segment.sh \
              $(( $(left) - 45 )) "$run" --task "$task" --seed 42 "${warm[@]}" "$@"; }
   if [ "${AB_S:-0}" -gt 0 ]; then
+    # shellcheck disable=SC2086
     bash benchmarks/time_to_walk/gpu_segment.sh "$AB_S" "$run" --task "$task" --seed 42 \
-      "${warm[@]}" > "$OUT/ab_loop.log" 2>&1
+      "${warm[@]}" ${AB_FIRST_ARGS:-} > "$OUT/ab_loop.log" 2>&1
     # shellcheck disable=SC2086
     rest ${AB_ARGS:---decimation_in_physics}
     if grep -q "Traceback" "$(ls -t "$OUT"/train_"$run"_*.log | head -1)" \

@@ -85,17 +85,14 @@ def main() -> int:
 
     import torch
     from athena_train.export import load_actor
+    from athena_train.tasks.physics import override_solver
     from isaaclab_newton.physics.newton_manager import NewtonManager
     from mujoco_warp import OverflowType
 
     from athena_train import train as trainer
 
     def edit(cfg: object) -> None:
-        solver = cfg.sim.physics.solver_cfg
-        for key, value in (kv.split("=", 1) for kv in args.solver):
-            if not hasattr(solver, key):
-                raise ValueError(f"the solver config has no field {key!r}")
-            setattr(solver, key, type(getattr(solver, key) or 0)(float(value)))
+        override_solver(cfg.sim.physics, args.solver)
         if args.max_level is not None and cfg.scene.terrain.terrain_generator is not None:
             cfg.scene.terrain.max_init_terrain_level = args.max_level
 

@@ -35,18 +35,18 @@ MODES = {"torch": None, "warp": '{"default": 2}', "warp_eager": '{"default": 1}'
 
 
 def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: int,
-          solver: dict[str, int] | None = None, in_physics: bool = False) -> dict:
+          solver: list[str] | None = None, in_physics: bool = False) -> dict:
     """Build ``task`` on ``mode``'s managers and time ``steps`` env steps."""
     import torch
+    from athena_train.tasks.physics import override_solver
 
     from athena_train import train as trainer
 
+    overrides: dict = {}
+
     def cap(cfg: object) -> None:
         cfg.decimation_in_physics = in_physics
-        for key, value in (solver or {}).items():
-            if not hasattr(cfg.sim.physics.solver_cfg, key):
-                raise ValueError(f"the solver config has no field {key!r}")
-            setattr(cfg.sim.physics.solver_cfg, key, value)
+        overrides.update(override_solver(cfg.sim.physics, solver or []))
 
     t0 = time.time()
     env, _ = trainer.make_env_and_cfg(task, num_envs, device, 42, edit_env_cfg=cap,
@@ -72,7 +72,7 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
     timed_s, resets = run(steps)
     env.close()
     return {"mode": mode, "task": task, "num_envs": num_envs, "device": device,
-            "solver_overrides": solver or {}, "decimation_in_physics": in_physics,
+            "solver_overrides": overrides, "decimation_in_physics": in_physics,
             "env_build_s": round(build_s, 2), "warmup_steps": warmup,
             "warmup_s": round(warmup_s, 2), "timed_steps": steps, "timed_s": round(timed_s, 4),
             "ms_per_env_step": round(1e3 * timed_s / steps, 3),
@@ -96,10 +96,9 @@ def main() -> int:
     ap.add_argument("--child", choices=list(MODES), default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    solver = {k: int(v) for k, v in (kv.split("=", 1) for kv in args.solver)}
     if args.child:
         res = child(args.child, args.task, args.num_envs, args.device, args.warmup, args.steps,
-                    solver, args.decimation_in_physics)
+                    args.solver, args.decimation_in_physics)
         print("RESULT " + json.dumps(res), flush=True)
         return 0
     cpu = args.device == "cpu"

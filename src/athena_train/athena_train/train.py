@@ -305,7 +305,7 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
           physics: str | None = None, init_from: Path | None = None,
           init_std: float | None = None, critic_warmup: int | None = None,
           decimation_in_physics: bool = False, managers: str = "torch",
-          symmetry: bool = False) -> Path:
+          symmetry: bool = False, solver: list[str] | None = None) -> Path:
     """Train; return the run directory (checkpoints, TensorBoard, config dump).
 
     Under torchrun each process trains on its own device with its own seed; ``num_envs`` is
@@ -314,7 +314,9 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
     ``decimation_in_physics``: the env config's switch of that name
     (:func:`athena_train.tasks.physics.hand_decimation_to_physics`). ``managers``: Isaac Lab's
     torch or warp managers (:func:`make_env_and_cfg`). ``symmetry``: every PPO mini-batch
-    also holds its mirror image (:mod:`athena_train.symmetry`).
+    also holds its mirror image (:mod:`athena_train.symmetry`). ``solver``: ``KEY=VALUE``
+    overrides of the physics solver's config
+    (:func:`athena_train.tasks.physics.override_solver`).
     """
     t_start = time.time()
     rank = current_rank()
@@ -330,6 +332,11 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
             print(f"[train] warm start: {widened}", flush=True)
     def edit(cfg: object) -> None:
         cfg.decimation_in_physics = decimation_in_physics
+        if solver:
+            from athena_train.tasks.physics import override_solver
+
+            print(f"[train] solver overrides: {override_solver(cfg.sim.physics, solver)}",
+                  flush=True)
 
     env, agent_cfg = make_env_and_cfg(task, num_envs, device, seed, physics, edit_env_cfg=edit,
                                       managers=managers)
@@ -414,12 +421,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--symmetry", action="store_true",
                     help="left-right mirror augmentation of every PPO mini-batch "
                          "(athena_train.symmetry)")
+    ap.add_argument("--solver", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a field of the physics solver's config (repeatable), e.g. "
+                         "--solver njmax=512 when MuJoCo-Warp prints 'nefc overflow'")
     ap.add_argument("--distributed", action="store_true",
                     help="one process per GPU through torchrun (gloo on --device cpu); "
                          "--num_envs is per process")
     ap.add_argument("--nproc_per_node", type=int, default=None,
                     help="processes for --distributed (default: visible GPUs; 2 on the CPU)")
     args = ap.parse_args(argv)
+    if args.solver:  # a typo is refused now, not after the simulation has started
+        from types import SimpleNamespace
+
+        from athena_train.tasks.physics import MJWarpSolverCfg, override_solver
+
+        try:
+            override_solver(SimpleNamespace(solver_cfg=MJWarpSolverCfg()), args.solver)
+        except ValueError as exc:
+            ap.error(str(exc))
     if args.distributed and "WORLD_SIZE" not in os.environ:  # not yet under torchrun
         raw = sys.argv[1:] if argv is None else argv
         return launch(raw, args.nproc_per_node or default_nproc(args.device))
@@ -427,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         train(args.task, args.num_envs, args.device, args.seed, args.max_iterations,
               args.run_name, args.resume, args.log_root, args.save_interval, args.physics,
               args.init_from, args.init_std, args.critic_warmup, args.decimation_in_physics,
-              args.managers, args.symmetry)
+              args.managers, args.symmetry, args.solver)
     except warm_start.WarmStartError as exc:
         print(f"[train] warm start refused: {exc}", file=sys.stderr, flush=True)
         return 2

@@ -89,6 +89,24 @@ def test_rough_task_config_and_flat_unchanged() -> None:
     assert not hasattr(flat.rewards, "swing_apex")
 
 
+def test_solver_overrides_from_the_command_line() -> None:
+    """``train --solver KEY=VALUE``: typed like the field, a typo or a bad value refused early."""
+    from athena_train.tasks.physics import override_solver, physics_cfg
+    from athena_train.train import main
+
+    physics = physics_cfg("newton_rough", "cpu", 64)
+    done = override_solver(physics, ["njmax=512", "tolerance=1e-5", "iterations=7"])
+    assert done == {"njmax": 512, "tolerance": 1e-5, "iterations": 7}
+    assert (physics.solver_cfg.njmax, physics.solver_cfg.iterations) == (512, 7)
+    assert isinstance(physics.solver_cfg.tolerance, float)
+    for bad in (["njmx=3"], ["njmax=abc"], ["njmax"]):
+        with pytest.raises(ValueError, match="--solver"):
+            override_solver(physics, bad)
+        with pytest.raises(SystemExit) as exc:  # before any simulation starts
+            main(["--device", "cpu", "--solver", bad[0]])
+        assert exc.value.code == 2
+
+
 def test_zero_action_standing_on_every_family(tmp_path: Path) -> None:
     out = tmp_path / "stand.json"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
