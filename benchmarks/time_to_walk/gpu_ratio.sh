@@ -30,9 +30,10 @@ rough="--task Athena-Velocity-Rough-v0 --num_envs 8192 --modes torch --warmup 20
 # shellcheck disable=SC2086
 step rough_capacity_isaaclab 150 python "$bench/warp_managers_ab.py" $rough \
   --solver njmax=1000 --solver nconmax=300 --out "$OUT/capacity_ab_rough_isaaclab_8192.json"
+# (only as the other half of the pair: alone it compares with nothing)
 # shellcheck disable=SC2086
-step rough_capacity_athena 90 python "$bench/warp_managers_ab.py" $rough \
-  --out "$OUT/capacity_ab_rough_athena_8192.json"
+[ -f "$OUT/capacity_ab_rough_isaaclab_8192.json" ] && step rough_capacity_athena 90 \
+  python "$bench/warp_managers_ab.py" $rough --out "$OUT/capacity_ab_rough_athena_8192.json"
 for n in 8192 16384; do
   step "ceiling_$n" 60 python "$bench/physics_ceiling.py" --num_envs "$n" --steps 1000 \
     --out "$OUT/ceiling_$n.json"
