@@ -86,8 +86,8 @@ def main() -> int:
     import torch
     from athena_train.export import load_actor
     from athena_train.tasks.physics import override_solver
+    from athena_train.terrain_eval import worlds_overflowed
     from isaaclab_newton.physics.newton_manager import NewtonManager
-    from mujoco_warp import OverflowType
 
     from athena_train import train as trainer
 
@@ -104,8 +104,6 @@ def main() -> int:
     pipeline = NewtonManager._collision_pipeline  # None where MuJoCo finds the contacts
     tri = getattr(getattr(pipeline, "narrow_phase", None), "triangle_pairs_count", None)
     max_pairs = NewtonManager._collision_cfg.max_triangle_pairs if tri is not None else None
-    # the per-world overflow bits of the capacities read here: constraint rows, contacts
-    overflows = int(OverflowType.NEFC | OverflowType.NARROWPHASE)
     cap = int(opt.iterations)
     actor = load_actor(args.checkpoint).to(args.device) if args.checkpoint else None
     gen = torch.Generator(device=args.device).manual_seed(0)
@@ -129,8 +127,7 @@ def main() -> int:
             if tri is not None:
                 pairs.append(int(tri.numpy()[0]))
             resets += float(dones.float().mean())
-    # the bits are sticky (cleared only by MuJoCo-Warp's reset_data, which Isaac Lab does not call)
-    overflowed = int(((mjd.overflow.numpy() & overflows) != 0).sum())
+    overflowed = worlds_overflowed(mjd)  # every world that lost constraints since the build
     env.close()
     niter = np.stack(rows)
     out = {"what": "MuJoCo-Warp solver iterations per world after each env step (see the "
