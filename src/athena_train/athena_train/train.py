@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from athena_train import overrides as cli_overrides
 from athena_train import warm_start
 from athena_train.distributed import (
     MULTICAST_OFF,
@@ -305,7 +306,8 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
           physics: str | None = None, init_from: Path | None = None,
           init_std: float | None = None, critic_warmup: int | None = None,
           decimation_in_physics: bool = False, managers: str = "torch",
-          symmetry: bool = False, solver: list[str] | None = None) -> Path:
+          symmetry: bool = False, solver: list[str] | None = None,
+          overrides: list[str] | None = None) -> Path:
     """Train; return the run directory (checkpoints, TensorBoard, config dump).
 
     Under torchrun each process trains on its own device with its own seed; ``num_envs`` is
@@ -316,8 +318,11 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
     torch or warp managers (:func:`make_env_and_cfg`). ``symmetry``: every PPO mini-batch
     also holds its mirror image (:mod:`athena_train.symmetry`). ``solver``: ``KEY=VALUE``
     overrides of the physics solver's config
-    (:func:`athena_train.tasks.physics.override_solver`).
+    (:func:`athena_train.tasks.physics.override_solver`). ``overrides``: ``env.PATH=VALUE`` and
+    ``agent.PATH=VALUE`` edits of the env and runner configs (:mod:`athena_train.overrides`),
+    applied before the env is built, recorded in ``params/``.
     """
+    overrides = overrides or []
     t_start = time.time()
     rank = current_rank()
     if rank.distributed:
@@ -337,11 +342,17 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
 
             print(f"[train] solver overrides: {override_solver(cfg.sim.physics, solver)}",
                   flush=True)
+        if overrides:
+            print(f"[train] env overrides: {cli_overrides.apply(overrides, 'env', cfg)}",
+                  flush=True)
 
     env, agent_cfg = make_env_and_cfg(task, num_envs, device, seed, physics, edit_env_cfg=edit,
                                       managers=managers)
     print(f"[train] decimation in physics: {decimation_in_physics}; managers: {managers}",
           flush=True)
+    if overrides:
+        print(f"[train] agent overrides: {cli_overrides.apply(overrides, 'agent', agent_cfg)}",
+              flush=True)
     if max_iterations is not None:
         agent_cfg.max_iterations = max_iterations
     if save_interval is not None:
@@ -424,6 +435,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--solver", action="append", default=[], metavar="KEY=VALUE",
                     help="override a field of the physics solver's config (repeatable), e.g. "
                          "--solver njmax=512 when MuJoCo-Warp prints 'nefc overflow'")
+    ap.add_argument("--set", action="append", default=[], metavar="env.PATH=VALUE",
+                    dest="overrides",
+                    help="override a field of the env config (env.…) or of the rsl-rl runner "
+                         "config (agent.…), repeatable, e.g. --set "
+                         "env.rewards.track_ang_vel_z_exp.weight=2.0 --set "
+                         "agent.algorithm.num_mini_batches=2")
     ap.add_argument("--distributed", action="store_true",
                     help="one process per GPU through torchrun (gloo on --device cpu); "
                          "--num_envs is per process")
@@ -439,6 +456,10 @@ def main(argv: list[str] | None = None) -> int:
             override_solver(SimpleNamespace(solver_cfg=MJWarpSolverCfg()), args.solver)
         except ValueError as exc:
             ap.error(str(exc))
+    try:
+        cli_overrides.check_syntax(args.overrides)
+    except ValueError as exc:
+        ap.error(str(exc))
     if args.distributed and "WORLD_SIZE" not in os.environ:  # not yet under torchrun
         raw = sys.argv[1:] if argv is None else argv
         return launch(raw, args.nproc_per_node or default_nproc(args.device))
@@ -446,9 +467,12 @@ def main(argv: list[str] | None = None) -> int:
         train(args.task, args.num_envs, args.device, args.seed, args.max_iterations,
               args.run_name, args.resume, args.log_root, args.save_interval, args.physics,
               args.init_from, args.init_std, args.critic_warmup, args.decimation_in_physics,
-              args.managers, args.symmetry, args.solver)
+              args.managers, args.symmetry, args.solver, args.overrides)
     except warm_start.WarmStartError as exc:
         print(f"[train] warm start refused: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except cli_overrides.OverrideError as exc:  # a path that the task's configs do not have
+        print(f"[train] override refused: {exc}", file=sys.stderr, flush=True)
         return 2
     return 0
 

@@ -129,25 +129,16 @@ def override_solver(physics: object, pairs: list[str]) -> dict[str, object]:
     """Set fields of ``physics.solver_cfg`` from ``KEY=VALUE`` strings; return what was set.
 
     For the command lines (``train --solver njmax=512``, the benchmarks): each value takes the
-    type of the field's default (int, float, bool as 0/1/true/false). An unknown field or a
-    value of the wrong type is refused with a ValueError naming it.
+    type of the field's default (:func:`athena_train.overrides.typed_value`). An unknown field
+    or a value of the wrong type is refused with a ValueError naming it.
     """
+    from athena_train import overrides
+
     solver, done = physics.solver_cfg, {}
     for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not hasattr(solver, key):
-            raise ValueError(f"--solver {pair!r}: expected KEY=VALUE with KEY a field of "
-                             f"{type(solver).__name__}")
-        kind = type(getattr(solver, key))
-        try:
-            if kind is bool:
-                if raw.lower() not in ("0", "1", "true", "false"):
-                    raise ValueError(raw)
-                value: object = raw.lower() in ("1", "true")
-            else:
-                value = (int(raw) if kind in (int, type(None)) else kind(raw))
-        except ValueError:
-            raise ValueError(f"--solver {pair!r}: {raw!r} is not of type {kind.__name__}") from None
-        setattr(solver, key, value)
-        done[key] = value
+        path, raw = overrides.split(pair, "--solver")
+        if len(path) != 1 or not hasattr(solver, path[0]):
+            raise overrides.OverrideError(f"--solver {pair!r}: expected KEY=VALUE with KEY a "
+                                          f"field of {type(solver).__name__}")
+        done[path[0]] = overrides.set_field(solver, path, raw, f"--solver {pair!r}")
     return done
