@@ -227,6 +227,32 @@ def install_progress(runner: object, total: int, steps_per_it: int) -> None:
     logger.log = log
 
 
+FIRST_IT_STACKS = "ATHENA_FIRST_IT_STACKS"
+
+
+def install_first_iteration_stacks(runner: object, every_s: float) -> None:
+    """Print every thread's Python stack each ``every_s`` s until the first iteration is logged.
+
+    For a first iteration that takes far longer than the rest even with a warm kernel cache
+    (26-37 s against 0.6 s on an H100, docs/profiling.md): the stacks in the log say where
+    it waits. Python's faulthandler, so it also samples while the main thread is blocked in
+    a native call. ``train`` installs it when the environment variable
+    ``ATHENA_FIRST_IT_STACKS`` (:data:`FIRST_IT_STACKS`) holds the period in seconds.
+    """
+    import faulthandler
+
+    faulthandler.dump_traceback_later(every_s, repeat=True, file=sys.stderr)
+    logger = runner.logger
+    original = logger.log
+
+    def log(*args: object, **kwargs: object) -> object:
+        faulthandler.cancel_dump_traceback_later()
+        logger.log = original
+        return original(*args, **kwargs)
+
+    logger.log = log
+
+
 def prepare_runner(env: object, agent_cfg: object, run_dir: Path, resume: bool,
                    rank: Rank = SINGLE) -> object:
     """An rsl-rl OnPolicyRunner writing into ``run_dir``, resumed from its newest checkpoint.
@@ -292,6 +318,8 @@ def learn(runner: object, env: object, agent_cfg: object, run_dir: Path,
         install_progress(runner, remaining, steps)
     if remaining == 0:
         return runner.resumed_from
+    if rank.is_main and os.environ.get(FIRST_IT_STACKS):
+        install_first_iteration_stacks(runner, float(os.environ[FIRST_IT_STACKS]))
     runner.learn(num_learning_iterations=remaining,
                  init_at_random_ep_len=runner.resumed_from is None)
     final = run_dir / f"model_{runner.current_learning_iteration}.pt"
@@ -346,8 +374,10 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
             print(f"[train] env overrides: {cli_overrides.apply(overrides, 'env', cfg)}",
                   flush=True)
 
+    t_env = time.time()
     env, agent_cfg = make_env_and_cfg(task, num_envs, device, seed, physics, edit_env_cfg=edit,
                                       managers=managers)
+    t_env = time.time() - t_env
     print(f"[train] decimation in physics: {decimation_in_physics}; managers: {managers}",
           flush=True)
     if overrides:
@@ -384,6 +414,8 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
         if critic_warmup > 0:
             print(f"[train] critic warm-up: the actor is frozen for {critic_warmup} iterations",
                   flush=True)
+    print(f"[train] start-up parts: env (imports included) {t_env:.1f}s, runner and the rest "
+          f"{time.time() - t_start - t_env:.1f}s", flush=True)
     print(f"[train] {task} rank {rank.rank}/{rank.world_size} envs={env.num_envs} "
           f"device={device} seed={seed} start-up {time.time() - t_start:.1f}s "
           f"run_dir={run_dir}", flush=True)

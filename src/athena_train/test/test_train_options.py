@@ -1,4 +1,8 @@
-"""``train --set env.…=V / agent.…=V``: the task's real configs edited, typed, typos refused."""
+"""train's options: ``--set`` overrides and ``ATHENA_FIRST_IT_STACKS``.
+
+``--set env.…=V / agent.…=V``: the task's real configs edited, typed like the field, a typo
+refused before the simulation starts.
+"""
 
 from __future__ import annotations
 
@@ -58,3 +62,24 @@ def test_train_refuses_before_the_simulation_starts(tmp_path: Path,
     assert rc == 2
     assert "no field 'rewards.track_yaw'" in capsys.readouterr().err
     assert not any(tmp_path.rglob("model_*.pt"))
+
+
+def test_first_iteration_stacks_stop_at_the_first_logged_iteration(
+        capfd: pytest.CaptureFixture) -> None:
+    """ATHENA_FIRST_IT_STACKS: stacks every period until rsl-rl's logger logs iteration 0."""
+    import time
+    from types import SimpleNamespace
+
+    from athena_train.train import install_first_iteration_stacks
+
+    logged = []
+    runner = SimpleNamespace(logger=SimpleNamespace(log=lambda *a, **k: logged.append(k)))
+    install_first_iteration_stacks(runner, 0.05)
+    time.sleep(0.6)  # the first iteration's rollout, as far as the sampler can tell
+    runner.logger.log(it=0)
+    before = capfd.readouterr().err
+    assert "Thread" in before and "test_overrides.py" in before  # this thread, sleeping
+    time.sleep(0.3)
+    runner.logger.log(it=1)
+    assert capfd.readouterr().err == ""  # cancelled at the first logged iteration
+    assert logged == [{"it": 0}, {"it": 1}]
