@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # On the GPU machine (device tool): the env step against the physics-only ceiling, one card.
 #   bash benchmarks/time_to_walk/gpu_ratio.sh DEADLINE_EPOCH
-# In this order (most wanted first), each only if DEADLINE_EPOCH leaves it time: the flat
-# task's env step on Isaac Lab's torch and warp managers at 8192 envs (warp_managers_ab.py,
-# one process per mode); the rough task's env step with Isaac Lab's solver capacities
-# (njmax 1000, nconmax 300) and with athena's (tasks/physics.py); the physics-only ceiling at
-# 8192 and 16384 worlds (physics_ceiling.py); the flat A/B again with the decimation loop in
-# the physics; the warp managers at 16384 envs; and at 8192 with the solver capped at
-# SOLVER_CAP (5) iterations (solver_iterations.py: the slowest of 8192 worlds takes about 7).
-# JSONs to $OUT.
+# In this order (most wanted first), each only if DEADLINE_EPOCH leaves it time: where the
+# warp managers' env step goes, stage by stage, at 8192 and 16384 envs (Isaac Lab's stage
+# timers, warp_managers_ab.py --stage_timers); the warp env step with the solver capped at
+# SOLVER_CAP (5) iterations (solver_iterations.py: the slowest of 8192 worlds takes about 7);
+# then what an H100 measured on 2026-12-07 (docs/profiling.md), for another card: the flat
+# task's env step on Isaac Lab's torch and warp managers at 8192 envs (one process per mode);
+# the rough task's env step with Isaac Lab's solver capacities (njmax 1000, nconmax 300) and
+# with athena's (tasks/physics.py); the physics-only ceiling at 8192 and 16384 worlds
+# (physics_ceiling.py); the flat A/B again with the decimation loop in the physics; the warp
+# managers at 16384 envs. JSONs to $OUT.
 set -uo pipefail
 deadline="$1"
 root="$(pwd)"
@@ -24,6 +26,12 @@ step() {
   echo "[ratio] $name rc=$? ($(left) s left)"; tail -1 "$HOME/$name.log" | cut -c1-400
 }
 nvidia-smi --query-gpu=name --format=csv,noheader
+for n in 8192 16384; do
+  step "stages_$n" 90 python "$bench/warp_managers_ab.py" --num_envs "$n" --modes warp \
+    --steps 100 --stage_timers 50 --out "$OUT/warp_stage_timers_$n.json"
+done
+step ab_8192_cap 80 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes warp \
+  --solver iterations="${SOLVER_CAP:-5}" --out "$OUT/warp_managers_ab_8192_cap${SOLVER_CAP:-5}.json"
 step ab_8192 150 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes torch,warp \
   --out "$OUT/warp_managers_ab_8192.json"
 rough="--task Athena-Velocity-Rough-v0 --num_envs 8192 --modes torch --warmup 20 --steps 100"
@@ -42,6 +50,4 @@ step ab_8192_dip 150 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes
   --decimation_in_physics --out "$OUT/warp_managers_ab_8192_dip.json"
 step ab_16384 80 python "$bench/warp_managers_ab.py" --num_envs 16384 --modes warp \
   --out "$OUT/warp_managers_ab_16384.json"
-step ab_8192_cap 80 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes warp \
-  --solver iterations="${SOLVER_CAP:-5}" --out "$OUT/warp_managers_ab_8192_cap${SOLVER_CAP:-5}.json"
 ls -la "$OUT"

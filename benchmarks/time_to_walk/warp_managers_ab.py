@@ -19,6 +19,12 @@ cap is 100; ``solver_iterations.py`` says how many its worlds take), ``njmax=48`
 ``nconmax=16`` shrink the per-world constraint-row and contact capacities (the same script
 says how many its worlds use); ``--decimation_in_physics`` runs each policy step's substeps
 in one physics call in every mode (``train --decimation_in_physics``).
+``--stage_timers N``: after the timed steps, N more with Isaac Lab's own stage timers on
+(``DEBUG_TIMER_STEP=1``, read when the warp env is imported: each stage of the warp env's step,
+its action processing, apply and scene write per substep, the physics step, the scene update,
+terminations, rewards, reset selection and reset, interval events, observations, timed with the
+device synchronized at the end of each), their mean per call under ``stage_timers_us``; the
+timed steps before run with the timers off. Warp modes only (the torch env has no such timers).
 """
 
 from __future__ import annotations
@@ -35,8 +41,11 @@ MODES = {"torch": None, "warp": '{"default": 2}', "warp_eager": '{"default": 1}'
 
 
 def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: int,
-          solver: list[str] | None = None, in_physics: bool = False) -> dict:
-    """Build ``task`` on ``mode``'s managers and time ``steps`` env steps."""
+          solver: list[str] | None = None, in_physics: bool = False,
+          stage_steps: int = 0) -> dict:
+    """Build ``task`` on ``mode``'s managers and time ``steps`` env steps (+ ``stage_steps``)."""
+    if stage_steps and mode != "torch":  # read by isaaclab_experimental when it is imported
+        os.environ["DEBUG_TIMER_STEP"] = "1"
     import torch
     from athena_train.tasks.physics import override_solver
 
@@ -66,10 +75,22 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
         sync()
         return time.perf_counter() - t, float(dones) / k
 
+    from isaaclab.utils.timer import Timer
+
+    timers = stage_steps and mode != "torch"
+    Timer.enable, Timer.enable_display_output = False, False  # off for warm-up and timing
     t1 = time.time()
     run(warmup)
     warmup_s = time.time() - t1
     timed_s, resets = run(steps)
+    stages = {}
+    if timers:
+        Timer.timing_info.clear()
+        Timer.enable = True
+        run(stage_steps)
+        Timer.enable = False
+        stages = {k: {"mean_us": round(v["mean"] * 1e6, 1), "calls": v["n"]}
+                  for k, v in Timer.timing_info.items()}
     env.close()
     return {"mode": mode, "task": task, "num_envs": num_envs, "device": device,
             "solver_overrides": overrides, "decimation_in_physics": in_physics,
@@ -77,7 +98,12 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
             "warmup_s": round(warmup_s, 2), "timed_steps": steps, "timed_s": round(timed_s, 4),
             "ms_per_env_step": round(1e3 * timed_s / steps, 3),
             "env_steps_per_s": round(num_envs * steps / timed_s),
-            "mean_resets_per_step": resets}
+            "mean_resets_per_step": resets,
+            **({"stage_timers_steps": stage_steps, "stage_timers_us": stages,
+                "stage_timers_note": "Isaac Lab's Timer, device synchronized at each stage's "
+                                     "end: a stage's mean holds its GPU work and the "
+                                     "synchronization; the sum exceeds an untimed step"}
+               if timers else {})}
 
 
 def main() -> int:
@@ -93,12 +119,14 @@ def main() -> int:
     ap.add_argument("--solver", action="append", default=[], metavar="KEY=N",
                     help="override a solver config field (iterations, njmax, nconmax, ...)")
     ap.add_argument("--decimation_in_physics", action="store_true")
+    ap.add_argument("--stage_timers", type=int, default=0, metavar="N",
+                    help="N more steps with Isaac Lab's stage timers on (warp modes)")
     ap.add_argument("--child", choices=list(MODES), default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     if args.child:
         res = child(args.child, args.task, args.num_envs, args.device, args.warmup, args.steps,
-                    args.solver, args.decimation_in_physics)
+                    args.solver, args.decimation_in_physics, args.stage_timers)
         print("RESULT " + json.dumps(res), flush=True)
         return 0
     cpu = args.device == "cpu"
@@ -116,7 +144,8 @@ def main() -> int:
                                str(args.warmup), "--steps", str(args.steps),
                                *(a for kv in args.solver for a in ("--solver", kv)),
                                *(["--decimation_in_physics"] if args.decimation_in_physics
-                                 else [])],
+                                 else []),
+                               "--stage_timers", str(args.stage_timers)],
                               capture_output=True, text=True, env=env, timeout=3600)
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode != 0 or not line:  # kept, so that the other modes still count
