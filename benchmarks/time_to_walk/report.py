@@ -186,7 +186,10 @@ def main() -> int:
     coll = sc.get("Perf/collection_time", [])
     learn = dict(sc.get("Perf/learning_time", []))
     n_envs = next(s["num_envs"] for s in segs if s["num_envs"])
-    n_steps = 24
+    # the run's rollout length (24 unless changed, e.g. --set agent.num_steps_per_env=12)
+    agent_yaml = args.run_dir / "params" / "agent.yaml"
+    n_steps = (int(re.search(r"^num_steps_per_env: (\d+)$", agent_yaml.read_text(),
+                             re.M).group(1)) if agent_yaml.exists() else 24)
     gpu = next((s["gpu"] for s in segs if s["gpu"]), args.gpu)
     coll_fps = [n_envs * n_steps / t for it, t in coll if it > 10 and t > 0]
     mem = []
@@ -201,7 +204,7 @@ def main() -> int:
     coll_median = statistics.median(coll_fps) if coll_fps else None
     overall = statistics.median(steady) if steady else None
     figures = {
-        "task": "Athena-Velocity-Flat-v0", "num_envs": n_envs,
+        "task": "Athena-Velocity-Flat-v0", "num_envs": n_envs, "num_steps_per_env": n_steps,
         "device": gpu or ceiling["device"],
         "first_passing_checkpoint_iteration": first_pass,
         # no checkpoint passed: the training time the segments ran, not a time to the gate
