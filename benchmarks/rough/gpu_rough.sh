@@ -20,7 +20,8 @@
 # --decimation_in_physics, the physics runs the substeps in one CUDA graph; or --managers warp,
 # Isaac Lab's warp managers); if that part fails (a traceback in its log), the rest without.
 # AB_FIRST_ARGS: train args for the first N seconds only, e.g. the configuration before issue
-# 16's changes: "--solver njmax=1000 --solver nconmax=300" (Isaac Lab's solver capacities).
+# 16's changes: "--managers torch --solver njmax=1000 --solver nconmax=300" (Isaac Lab's stock
+# managers, train's default on a GPU before 2026-12-07, and its solver capacities).
 # EVAL_EXTRA="P ...": more policies for the second phase's evaluation (.pt or .onnx, e.g.
 # flat2's ONNX as a baseline); EVAL_PER_TILE: episodes per tile (default 5: 50 per family);
 # EVAL_PROTOCOL: walking (default) or robustness (athena_description.walking_gate).
@@ -38,7 +39,7 @@ warm=()
 [ -n "${MAX_ITERATIONS:-}" ] && warm+=(--max_iterations "$MAX_ITERATIONS")
 # DECIMATION_IN_PHYSICS=1: train --decimation_in_physics in every segment (not with AB_S)
 [ "${DECIMATION_IN_PHYSICS:-0}" = 1 ] && warm+=(--decimation_in_physics)
-# MANAGERS=warp: train --managers warp in every segment (Isaac Lab's warp managers)
+# MANAGERS=torch|warp: train --managers in every segment (default: train's, warp on the GPU)
 [ -n "${MANAGERS:-}" ] && warm+=(--managers "$MANAGERS")
 root="$(pwd)"
 export PYTHONPATH="$HOME/site:$root/src/athena_description:$root/src/athena_train"

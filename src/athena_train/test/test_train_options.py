@@ -78,8 +78,17 @@ def test_first_iteration_stacks_stop_at_the_first_logged_iteration(
     time.sleep(0.6)  # the first iteration's rollout, as far as the sampler can tell
     runner.logger.log(it=0)
     before = capfd.readouterr().err
-    assert "Thread" in before and "test_overrides.py" in before  # this thread, sleeping
+    assert "Thread" in before and "test_train_options.py" in before  # this thread, sleeping
     time.sleep(0.3)
     runner.logger.log(it=1)
     assert capfd.readouterr().err == ""  # cancelled at the first logged iteration
     assert logged == [{"it": 0}, {"it": 1}]
+
+
+def test_managers_auto_is_warp_on_one_gpu_only() -> None:
+    from athena_train.train import resolve_managers
+
+    assert resolve_managers("auto", "cuda:0", distributed=False) == "warp"
+    assert resolve_managers("auto", "cuda:1", distributed=True) == "torch"
+    assert resolve_managers("auto", "cpu", distributed=False) == "torch"
+    assert resolve_managers("torch", "cuda:0", distributed=False) == "torch"
