@@ -44,7 +44,8 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
           solver: list[str] | None = None, in_physics: bool = False,
           stage_steps: int = 0) -> dict:
     """Build ``task`` on ``mode``'s managers and time ``steps`` env steps (+ ``stage_steps``)."""
-    if stage_steps and mode != "torch":  # read by isaaclab_experimental when it is imported
+    timers = stage_steps > 0 and mode != "torch"  # the torch env has no stage timers
+    if timers:  # read by isaaclab_experimental when it is imported
         os.environ["DEBUG_TIMER_STEP"] = "1"
     import torch
     from athena_train.tasks.physics import override_solver
@@ -77,7 +78,6 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
 
     from isaaclab.utils.timer import Timer
 
-    timers = stage_steps and mode != "torch"
     Timer.enable, Timer.enable_display_output = False, False  # off for warm-up and timing
     t1 = time.time()
     run(warmup)

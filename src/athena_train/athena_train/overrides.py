@@ -69,7 +69,7 @@ def set_field(root: object, path: list[str], raw: str, what: str) -> object:
         else:
             if not hasattr(obj, name) or getattr(obj, name) is None and not last:
                 raise OverrideError(f"{what}: no field {'.'.join(path[:i + 1])!r} "
-                                 f"(in {type(obj).__name__})")
+                                    f"(in {type(obj).__name__})")
             if last:
                 value = typed_value(raw, getattr(obj, name), what)
                 setattr(obj, name, value)
@@ -84,7 +84,7 @@ def check_syntax(pairs: list[str]) -> None:
         path, _ = split(pair)
         if path[0] not in ROOTS or len(path) < 2:
             raise OverrideError(f"--set {pair!r}: the key starts with one of {ROOTS}, e.g. "
-                             "env.rewards.track_ang_vel_z_exp.weight=2.0")
+                                "env.rewards.track_ang_vel_z_exp.weight=2.0")
 
 
 def apply(pairs: list[str], root_name: str, cfg: object) -> dict[str, object]:

@@ -359,10 +359,9 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
     torch or warp managers (:func:`make_env_and_cfg`), or ``auto`` (:func:`resolve_managers`).
     ``symmetry``: every PPO mini-batch also holds its mirror image
     (:mod:`athena_train.symmetry`). ``solver``: ``KEY=VALUE`` overrides of the physics solver's
-    config
-    (:func:`athena_train.tasks.physics.override_solver`). ``overrides``: ``env.PATH=VALUE`` and
-    ``agent.PATH=VALUE`` edits of the env and runner configs (:mod:`athena_train.overrides`),
-    applied before the env is built, recorded in ``params/``.
+    config (:func:`athena_train.tasks.physics.override_solver`). ``overrides``:
+    ``env.PATH=VALUE`` and ``agent.PATH=VALUE`` edits of the env and runner configs
+    (:mod:`athena_train.overrides`), applied before the env is built, recorded in ``params/``.
     """
     overrides = overrides or []
     t_start = time.time()

@@ -129,8 +129,9 @@ def override_solver(physics: object, pairs: list[str]) -> dict[str, object]:
     """Set fields of ``physics.solver_cfg`` from ``KEY=VALUE`` strings; return what was set.
 
     For the command lines (``train --solver njmax=512``, the benchmarks): each value takes the
-    type of the field's default (:func:`athena_train.overrides.typed_value`). An unknown field
-    or a value of the wrong type is refused with a ValueError naming it.
+    type of the field's default (:func:`athena_train.overrides.typed_value`; an int where the
+    default is None). An unknown field or a value of the wrong type is refused with a
+    ValueError naming it.
     """
     from athena_train import overrides
 
@@ -140,5 +141,8 @@ def override_solver(physics: object, pairs: list[str]) -> dict[str, object]:
         if len(path) != 1 or not hasattr(solver, path[0]):
             raise overrides.OverrideError(f"--solver {pair!r}: expected KEY=VALUE with KEY a "
                                           f"field of {type(solver).__name__}")
-        done[path[0]] = overrides.set_field(solver, path, raw, f"--solver {pair!r}")
+        current = getattr(solver, path[0])  # a capacity left to MuJoCo-Warp (None) takes an int
+        value = overrides.typed_value(raw, 0 if current is None else current, f"--solver {pair!r}")
+        setattr(solver, path[0], value)
+        done[path[0]] = value
     return done
