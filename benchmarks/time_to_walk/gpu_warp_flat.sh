@@ -6,7 +6,8 @@
 # DEADLINE_EPOCH; if it dies before writing a checkpoint, the rest of the time with the warp
 # kernels run eagerly (MANAGER_CALL_CONFIG default 1; run RUN_eager). Then the walking gate in
 # Isaac Lab (gpu_eval.sh, the torch managers) on every EVAL_EVERY-th (50) checkpoint from
-# iteration EVAL_FROM (150) and the newest, the ONNX export of the newest, and the
+# iteration EVAL_FROM (150), the first EVAL_MAX (12) of them (about 6 s each: more overran the
+# reserve at 16384 envs), and the newest, the ONNX export of the newest, and the
 # physics-only ceiling at the same world count if time is left. What comes back ($OUT, at most
 # 8 files): the segment's log and nvidia-smi samples and segment.txt in meta.tar, run_RUN.tar
 # (params, TensorBoard events, newest checkpoint), gate_RUN.json, policy_RUN.onnx,
@@ -27,7 +28,7 @@ if ! ls "$run_dir"/model_*.pt > /dev/null 2>&1 && [ "$(left)" -gt 120 ]; then
 fi
 tail -25 "$OUT/segment.txt"
 its=$(ls "$run_dir" | sed -n 's/^model_\([0-9]*\)\.pt$/\1/p' | sort -n | awk -v f="${EVAL_FROM:-150}" \
-      -v e="${EVAL_EVERY:-50}" '$1 >= f && $1 % e == 0')
+      -v e="${EVAL_EVERY:-50}" '$1 >= f && $1 % e == 0' | head -n "${EVAL_MAX:-12}")
 # shellcheck disable=SC2086
 bash benchmarks/time_to_walk/gpu_eval.sh "$run" "$run" $its
 # the physics-only ceiling at the same world count, on the same GPU, if time is left

@@ -67,17 +67,26 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def configure_warp() -> None:
-    """Have warp compile kernels forward-only; call before Isaac Lab or Newton are imported.
+    """Have warp compile kernels forward-only, to CUBIN; call before Isaac Lab or Newton import.
 
     Training never differentiates through the physics, yet warp by default generates and
     compiles an adjoint for every kernel: about half of Isaac Lab's and Newton's compile time
     on a cold kernel cache (CPU, 16 envs: env creation 70 s -> 34 s; MuJoCo-Warp already
     opts out itself). Warp reads the option when a module's first kernel is defined, so
     modules imported before this call keep their own setting (slower to compile, same result).
+
+    On a GPU, warp's automatic choice is PTX (the driver is newer than warp's toolkit), which
+    the CUDA driver compiles to machine code again each time a process loads a module, unless
+    its own cache (``~/.nv``) already holds it. On a fresh GPU machine with warp's kernel
+    cache carried in, that load took the whole 25 s of the first training iteration (every
+    thread dump of flat16k12 stood in ``warp/_src/build.py load_cuda``; docs/profiling.md).
+    CUBIN is machine code for the device's architecture (sm_90 serves H100 and H200 alike),
+    loaded as is; warp keeps PTX where its compiler cannot emit CUBIN for the device.
     """
     import warp as wp
 
     wp.config.enable_backward = False
+    wp.config.cuda_output = "cubin"
 
 
 MANAGERS = ("torch", "warp")

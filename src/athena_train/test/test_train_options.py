@@ -1,4 +1,4 @@
-"""train's options: ``--set`` overrides and ``ATHENA_FIRST_IT_STACKS``.
+"""train's options: ``--set`` overrides, ``ATHENA_FIRST_IT_STACKS``, warp's compile settings.
 
 ``--set env.…=V / agent.…=V``: the task's real configs edited, typed like the field, a typo
 refused before the simulation starts.
@@ -92,3 +92,21 @@ def test_managers_auto_is_warp_on_one_gpu_only() -> None:
     assert resolve_managers("auto", "cuda:1", distributed=True) == "torch"
     assert resolve_managers("auto", "cpu", distributed=False) == "torch"
     assert resolve_managers("torch", "cuda:0", distributed=False) == "torch"
+
+
+def test_warp_compiles_forward_only_cubin_kernels() -> None:
+    """CUBIN, not PTX: a fresh GPU machine then loads carried kernels without a driver JIT.
+
+    The GPU side (the load time) is measured on the device (docs/profiling.md); here, that the
+    settings train makes before Isaac Lab is imported are the ones that matter there.
+    """
+    import warp as wp
+    from athena_train.train import configure_warp
+
+    saved = wp.config.enable_backward, wp.config.cuda_output
+    try:
+        configure_warp()
+        assert wp.config.enable_backward is False
+        assert wp.config.cuda_output == "cubin"
+    finally:
+        wp.config.enable_backward, wp.config.cuda_output = saved
