@@ -120,10 +120,7 @@ else
 fi
 # the kernel cache, in either phase (a session may get one call only): the next fresh machine
 # skips most of the cold start-up and first iteration (rough6's cold ones: 71 s and 62 s)
-tar -czf "$HOME/warpcache.tgz" -C "$HOME" warpcache 2>/dev/null
-sz=$(stat -c %s "$HOME/warpcache.tgz" 2>/dev/null || echo 0)
-echo "[rough] warp cache $(du -sh "$WARP_CACHE_PATH" 2>/dev/null | cut -f1), packed $sz bytes"
-[ "$sz" -gt 0 ] && [ "$sz" -lt 15728640 ] && cp "$HOME/warpcache.tgz" "$OUT/"
+bash benchmarks/time_to_walk/pack_warpcache.sh "$OUT/warpcache.tgz"
 echo "[rough] 'overflowed' warnings per log:"; grep -c "overflowed" "$OUT"/*.log
 shopt -s nullglob
 cd "$OUT" && small=(*.log *.csv *.json run_*.tar) && tar -cf "meta_$phase.tar" "${small[@]}" \

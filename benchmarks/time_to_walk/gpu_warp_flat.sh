@@ -39,8 +39,7 @@ if [ -n "$envs" ] && [ $(( deadline - $(date +%s) )) -gt 75 ]; then
     --num_envs "$envs" --steps 1000 --out "$OUT/ceiling.json" > "$HOME/ceiling.log" 2>&1
   echo "[warp] ceiling rc=$?"; tail -2 "$HOME/ceiling.log"
 fi
-(cd "$HOME" && tar -czf "$OUT/warpcache.tgz" warpcache 2>/dev/null)
-[ "$(stat -c %s "$OUT/warpcache.tgz" 2>/dev/null || echo 0)" -gt 15000000 ] && rm -f "$OUT/warpcache.tgz"
+bash benchmarks/time_to_walk/pack_warpcache.sh "$OUT/warpcache.tgz"
 shopt -s nullglob  # logs and samples in one file: at most 8 come back
 cd "$OUT" && small=(*.log *.csv segment.txt) && tar -cf meta.tar "${small[@]}" && rm -f "${small[@]}"
 ls -la "$OUT"
