@@ -11,7 +11,7 @@
 # physics-only ceiling at the same world count if time is left. What comes back ($OUT, at most
 # 8 files): the segment's log and nvidia-smi samples and segment.txt in meta.tar, run_RUN.tar
 # (params, TensorBoard events, newest checkpoint), gate_RUN.json, policy_RUN.onnx,
-# ceiling.json, warpcache.tgz (< 15 MiB).
+# ceiling.json, warpcache.tgz (pack_warpcache.sh, < 15 MiB).
 set -uo pipefail
 deadline="$1"; run="${2:-flatw}"; shift 2 || shift $#
 left() { echo $(( deadline - ${EVAL_S:-170} - $(date +%s) )); }
