@@ -41,7 +41,11 @@ COMMANDS = [(0.0, 0.0, 0.0), (0.5, 0.0, 0.0), (1.0, 0.0, 0.0), (0.8, 0.2, 0.5),
 
 
 def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 20.0) -> dict:
-    """One episode from the default pose; body-frame velocity errors after 1 s."""
+    """One episode from the default pose; body-frame velocity errors after 1 s.
+
+    ``yaw_rate_mean`` is the signed mean yaw rate after 1 s (rad/s, REP-103: positive turns
+    left): with a zero yaw command, a policy's turning bias.
+    """
     robot, pc = load_robot_contract(), read_onnx_metadata(model_path)
     m = mujoco.MjModel.from_xml_path(str(paths.mjcf_scene_path()))
     m.opt.timestep = pc.rates.physics_dt
@@ -53,7 +57,7 @@ def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 
     d.ctrl[act] = robot.default_positions
     sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     builder, last = ObservationBuilder(pc), np.zeros(len(robot.joint_names))
-    c, lin, yaw, t = np.asarray(cmd), [], [], 0.0
+    c, lin, yaw, yaw_signed, t = np.asarray(cmd), [], [], [], 0.0
     for k in range(int(seconds / pc.rates.policy_dt)):
         t = k * pc.rates.policy_dt
         w, x, y, z = d.qpos[3:7]
@@ -69,8 +73,11 @@ def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 
         if t >= 1.0:
             lin.append(float(np.linalg.norm(v[:2] - c[:2])))
             yaw.append(abs(float(d.qvel[5] - c[2])))
+            yaw_signed.append(float(d.qvel[5]))
     return {"cmd": list(cmd), "fell": False, "duration_s": t + pc.rates.policy_dt,
-            "lin_vel_error": float(np.mean(lin)), "yaw_rate_error": float(np.mean(yaw))}
+            "lin_vel_error": float(np.mean(lin)), "yaw_rate_error": float(np.mean(yaw)),
+            "yaw_rate_mean": float(np.mean(yaw_signed)),
+            "end_xy": [round(float(d.qpos[0]), 3), round(float(d.qpos[1]), 3)]}
 
 
 def rollout(model_path: Path, m: mujoco.MjModel, d: mujoco.MjData, cmd: np.ndarray,

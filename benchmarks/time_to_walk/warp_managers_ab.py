@@ -18,7 +18,10 @@ every mode, to time what it costs: ``iterations=5`` caps the solver's iterations
 cap is 100; ``solver_iterations.py`` says how many its worlds take), ``njmax=48`` /
 ``nconmax=16`` shrink the per-world constraint-row and contact capacities (the same script
 says how many its worlds use); ``--decimation_in_physics`` runs each policy step's substeps
-in one physics call in every mode (``train --decimation_in_physics``).
+in one physics call in every mode (``train --decimation_in_physics``). ``--self_collision``
+spawns the robot without its no-self-collision setting (``tasks/robot_cfg.py``; Newton's
+default then collides every pair of non-adjacent links, as training did until 2026-12-07), to
+time what that costs.
 ``--stage_timers N``: after the timed steps, N more with Isaac Lab's own stage timers on
 (``DEBUG_TIMER_STEP=1``, read when the warp env is imported: each stage of the warp env's step,
 its action processing, apply and scene write per substep, the physics step, the scene update,
@@ -42,7 +45,7 @@ MODES = {"torch": None, "warp": '{"default": 2}', "warp_eager": '{"default": 1}'
 
 def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: int,
           solver: list[str] | None = None, in_physics: bool = False,
-          stage_steps: int = 0) -> dict:
+          stage_steps: int = 0, self_collision: bool = False) -> dict:
     """Build ``task`` on ``mode``'s managers and time ``steps`` env steps (+ ``stage_steps``)."""
     timers = stage_steps > 0 and mode != "torch"  # the torch env has no stage timers
     if timers:  # read by isaaclab_experimental when it is imported
@@ -56,6 +59,8 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
 
     def cap(cfg: object) -> None:
         cfg.decimation_in_physics = in_physics
+        if self_collision:
+            cfg.scene.robot.spawn.articulation_props = None
         overrides.update(override_solver(cfg.sim.physics, solver or []))
 
     t0 = time.time()
@@ -94,6 +99,7 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
     env.close()
     return {"mode": mode, "task": task, "num_envs": num_envs, "device": device,
             "solver_overrides": overrides, "decimation_in_physics": in_physics,
+            "self_collision": self_collision,
             "env_build_s": round(build_s, 2), "warmup_steps": warmup,
             "warmup_s": round(warmup_s, 2), "timed_steps": steps, "timed_s": round(timed_s, 4),
             "ms_per_env_step": round(1e3 * timed_s / steps, 3),
@@ -119,6 +125,8 @@ def main() -> int:
     ap.add_argument("--solver", action="append", default=[], metavar="KEY=N",
                     help="override a solver config field (iterations, njmax, nconmax, ...)")
     ap.add_argument("--decimation_in_physics", action="store_true")
+    ap.add_argument("--self_collision", action="store_true",
+                    help="the robot's links collide with each other (Newton's default)")
     ap.add_argument("--stage_timers", type=int, default=0, metavar="N",
                     help="N more steps with Isaac Lab's stage timers on (warp modes)")
     ap.add_argument("--child", choices=list(MODES), default=None, help=argparse.SUPPRESS)
@@ -126,7 +134,8 @@ def main() -> int:
     args = ap.parse_args()
     if args.child:
         res = child(args.child, args.task, args.num_envs, args.device, args.warmup, args.steps,
-                    args.solver, args.decimation_in_physics, args.stage_timers)
+                    args.solver, args.decimation_in_physics, args.stage_timers,
+                    args.self_collision)
         print("RESULT " + json.dumps(res), flush=True)
         return 0
     cpu = args.device == "cpu"
@@ -145,6 +154,7 @@ def main() -> int:
                                *(a for kv in args.solver for a in ("--solver", kv)),
                                *(["--decimation_in_physics"] if args.decimation_in_physics
                                  else []),
+                               *(["--self_collision"] if args.self_collision else []),
                                "--stage_timers", str(args.stage_timers)],
                               capture_output=True, text=True, env=env, timeout=3600)
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]

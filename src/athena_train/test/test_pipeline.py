@@ -89,6 +89,28 @@ def test_env_observation_equals_node_builder(env_and_cfg) -> None:
         np.testing.assert_allclose(obs[e].numpy(), built[e], atol=1e-5, rtol=1e-5)
 
 
+def test_robot_links_collide_with_the_ground_only(env_and_cfg) -> None:
+    """Training's physics model has no self-collision, like the MJCF the MuJoCo sim runs.
+
+    Newton's default collides every pair of non-adjacent links; with it, MuJoCo-Warp built
+    box-box and cylinder-box GJK/EPA kernels (a cold first iteration's longest compile) and ran
+    them every substep, and the two simulators disagreed on whether the legs can touch.
+    """
+    from isaaclab_newton.physics.newton_manager import NewtonManager
+
+    m = NewtonManager._solver.mj_model
+    ground = [g for g in range(m.ngeom) if m.geom_bodyid[g] == 0]
+    robot = [g for g in range(m.ngeom) if m.geom_bodyid[g] != 0]
+
+    def collide(a: int, b: int) -> bool:
+        return bool(m.geom_contype[a] & m.geom_conaffinity[b]
+                    or m.geom_contype[b] & m.geom_conaffinity[a])
+
+    assert ground and len(robot) >= 7  # pelvis, torso, head, knees, feet
+    assert all(collide(g, r) for g in ground for r in robot)
+    assert not [(a, b) for a in robot for b in robot if a < b and collide(a, b)]
+
+
 def test_tracking_sees_every_physics_substep(env_and_cfg) -> None:
     """Tracking rewards and gate read the base velocity before each physics substep.
 

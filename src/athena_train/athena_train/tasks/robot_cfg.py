@@ -6,6 +6,8 @@ import isaaclab.sim as sim_utils
 from athena_description.robot_contract import load_robot_contract
 from isaaclab.actuators import ImplicitActuatorCfg
 from isaaclab.assets import ArticulationCfg
+from isaaclab_newton.sim.schemas import NewtonArticulationCfg
+from isaaclab_physx.sim.schemas import PhysxArticulationCfg
 
 from athena_description import paths
 
@@ -21,6 +23,13 @@ def athena_articulation_cfg(prim_path: str = "{ENV_REGEX_NS}/Robot") -> Articula
     One implicit-PD actuator group covers all 23 joints (the simulator runs the PD law at
     the physics rate, as the node's robot does). The base spawns a little above its standing
     height so the feet settle onto the ground.
+
+    No self-collision, as in the MJCF (robot geoms contype 1, conaffinity 0) that the MuJoCo
+    sim and the gates run: the USD carries no such setting, and Newton's default collided
+    every pair of non-adjacent links (18 robot-robot pairs per world: box-box, cylinder-box,
+    ...), which MuJoCo-Warp handles with GJK/EPA kernels that took 99 s of a cold first
+    iteration to compile on an H100 and run on every substep (docs/profiling.md). The
+    articulation root is the pelvis below the spawned prim, hence the ``/.*`` pattern.
     """
     robot = load_robot_contract()
     return ArticulationCfg(
@@ -28,6 +37,8 @@ def athena_articulation_cfg(prim_path: str = "{ENV_REGEX_NS}/Robot") -> Articula
         spawn=sim_utils.UsdFileCfg(
             usd_path=str(paths.usd_path()),
             activate_contact_sensors=True,
+            articulation_props={"/.*": [NewtonArticulationCfg(self_collision_enabled=False),
+                                        PhysxArticulationCfg(enabled_self_collisions=False)]},
         ),
         init_state=ArticulationCfg.InitialStateCfg(
             pos=(0.0, 0.0, robot.standing_base_height + 0.03),
