@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # On the GPU machine (device tool): the env step against the physics-only ceiling, one card.
 #   bash benchmarks/time_to_walk/gpu_ratio.sh DEADLINE_EPOCH
-# In this order (most wanted first), each only if DEADLINE_EPOCH leaves it time: where the
-# warp managers' env step goes, stage by stage, at 8192 and 16384 envs (Isaac Lab's stage
+# In this order (most wanted first), each only if DEADLINE_EPOCH leaves it time: what the
+# robot's self-collision cost (off since 2026-12-07, tasks/robot_cfg.py): the flat warp env
+# step at 16384 envs and the rough torch env step at 8192, without and with
+# (warp_managers_ab.py --self_collision); where the warp managers' env step goes, stage by stage, at 8192 and 16384 envs (Isaac Lab's stage
 # timers, warp_managers_ab.py --stage_timers); the warp env step with the solver capped at
 # SOLVER_CAP (5) iterations (solver_iterations.py: the slowest of 8192 worlds takes about 7);
 # then what an H100 measured on 2026-12-07 (docs/profiling.md), for another card: the flat
@@ -26,6 +28,18 @@ step() {
   echo "[ratio] $name rc=$? ($(left) s left)"; tail -1 "$HOME/$name.log" | cut -c1-400
 }
 nvidia-smi --query-gpu=name --format=csv,noheader
+rough="--task Athena-Velocity-Rough-v0 --num_envs 8192 --modes torch --warmup 20 --steps 100"
+for sc in off on; do
+  flag=(); [ "$sc" = on ] && flag=(--self_collision)
+  step "self_collision_${sc}_16384" 80 python "$bench/warp_managers_ab.py" --num_envs 16384 \
+    --modes warp "${flag[@]}" --out "$OUT/self_collision_ab_16384_$sc.json"
+done
+for sc in off on; do
+  flag=(); [ "$sc" = on ] && flag=(--self_collision)
+  # shellcheck disable=SC2086
+  step "self_collision_${sc}_rough" 150 python "$bench/warp_managers_ab.py" $rough \
+    "${flag[@]}" --out "$OUT/self_collision_ab_rough_8192_$sc.json"
+done
 for n in 8192 16384; do
   step "stages_$n" 90 python "$bench/warp_managers_ab.py" --num_envs "$n" --modes warp \
     --steps 100 --stage_timers 50 --out "$OUT/warp_stage_timers_$n.json"
@@ -34,7 +48,6 @@ step ab_8192_cap 80 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes 
   --solver iterations="${SOLVER_CAP:-5}" --out "$OUT/warp_managers_ab_8192_cap${SOLVER_CAP:-5}.json"
 step ab_8192 150 python "$bench/warp_managers_ab.py" --num_envs 8192 --modes torch,warp \
   --out "$OUT/warp_managers_ab_8192.json"
-rough="--task Athena-Velocity-Rough-v0 --num_envs 8192 --modes torch --warmup 20 --steps 100"
 # shellcheck disable=SC2086
 step rough_capacity_isaaclab 150 python "$bench/warp_managers_ab.py" $rough \
   --solver njmax=1000 --solver nconmax=300 --out "$OUT/capacity_ab_rough_isaaclab_8192.json"

@@ -133,6 +133,14 @@ def _real_env_round_trip(tmp: Path) -> None:
     assert t.terrain_levels.tolist() == [0] * 12, t.terrain_levels
     xy = robot.data.root_pos_w.torch[:, :2] - t.env_origins[:, :2]
     assert float(xy.norm(dim=1).max()) < 1.0, xy
+    # Newton's collision pipeline pairs each robot shape with the terrain only (robot_cfg:
+    # no self-collision; Newton's default paired every two non-adjacent links too)
+    from isaaclab_newton.physics.newton_manager import NewtonManager
+
+    model = NewtonManager.get_model()
+    body, pairs = model.shape_body.numpy(), model.shape_contact_pairs.numpy()
+    assert len(pairs) and all(body[a] == -1 or body[b] == -1 for a, b in pairs), pairs
+    print("no self-collision ok")
     run_dir = tmp / "run"
     runner = trainer.prepare_runner(env, copy.deepcopy(agent_cfg), run_dir, resume=False)
     two = terrain_state.capture(env)
@@ -280,6 +288,7 @@ def test_real_rough_env_levels_survive_a_resume(tmp_path: Path) -> None:
     assert "stand_still ok" in out.stdout
     assert "swing_apex ok" in out.stdout
     assert "push ok" in out.stdout
+    assert "no self-collision ok" in out.stdout
 
 
 if __name__ == "__main__":
