@@ -44,7 +44,7 @@ def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 
     """One episode from the default pose; body-frame velocity errors after 1 s.
 
     ``yaw_rate_mean`` is the signed mean yaw rate after 1 s (rad/s, REP-103: positive turns
-    left): with a zero yaw command, a policy's turning bias.
+    left): with a zero yaw command, how fast the policy's heading wanders off.
     """
     robot, pc = load_robot_contract(), read_onnx_metadata(model_path)
     m = mujoco.MjModel.from_xml_path(str(paths.mjcf_scene_path()))
