@@ -4,8 +4,9 @@
 # In this order (most wanted first), each only if DEADLINE_EPOCH leaves it time: what the
 # robot's self-collision cost (off since 2026-12-07, tasks/robot_cfg.py): the flat warp env
 # step at 16384 envs and the rough torch env step at 8192, without and with
-# (warp_managers_ab.py --self_collision); where the warp managers' env step goes, stage by stage, at 8192 and 16384 envs (Isaac Lab's stage
-# timers, warp_managers_ab.py --stage_timers); the warp env step with the solver capped at
+# (warp_managers_ab.py --self_collision); where the warp managers' env step goes, stage by
+# stage, at 8192 and 16384 envs (Isaac Lab's stage timers, warp_managers_ab.py
+# --stage_timers); the warp env step with the solver capped at
 # SOLVER_CAP (5) iterations (solver_iterations.py: the slowest of 8192 worlds takes about 7);
 # then what an H100 measured on 2026-12-07 (docs/profiling.md), for another card: the flat
 # task's env step on Isaac Lab's torch and warp managers at 8192 envs (one process per mode);
@@ -29,17 +30,18 @@ step() {
 }
 nvidia-smi --query-gpu=name --format=csv,noheader
 rough="--task Athena-Velocity-Rough-v0 --num_envs 8192 --modes torch --warmup 20 --steps 100"
-for sc in off on; do
-  flag=(); [ "$sc" = on ] && flag=(--self_collision)
-  step "self_collision_${sc}_16384" 80 python "$bench/warp_managers_ab.py" --num_envs 16384 \
-    --modes warp "${flag[@]}" --out "$OUT/self_collision_ab_16384_$sc.json"
-done
-for sc in off on; do
-  flag=(); [ "$sc" = on ] && flag=(--self_collision)
-  # shellcheck disable=SC2086
-  step "self_collision_${sc}_rough" 150 python "$bench/warp_managers_ab.py" $rough \
-    "${flag[@]}" --out "$OUT/self_collision_ab_rough_8192_$sc.json"
-done
+# name, seconds each half needs, warp_managers_ab.py args: the env step without, then with
+# the robot's self-collision
+self_collision_ab() {
+  local name="$1" need="$2"; shift 2
+  step "self_collision_off_$name" "$need" python "$bench/warp_managers_ab.py" "$@" \
+    --out "$OUT/self_collision_ab_${name}_off.json"
+  step "self_collision_on_$name" "$need" python "$bench/warp_managers_ab.py" "$@" \
+    --self_collision --out "$OUT/self_collision_ab_${name}_on.json"
+}
+self_collision_ab 16384 80 --num_envs 16384 --modes warp
+# shellcheck disable=SC2086
+self_collision_ab rough_8192 150 $rough
 for n in 8192 16384; do
   step "stages_$n" 90 python "$bench/warp_managers_ab.py" --num_envs "$n" --modes warp \
     --steps 100 --stage_timers 50 --out "$OUT/warp_stage_timers_$n.json"
