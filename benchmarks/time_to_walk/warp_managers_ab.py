@@ -26,7 +26,9 @@ time what that costs.
 (``DEBUG_TIMER_STEP=1``, read when the warp env is imported: each stage of the warp env's step,
 its action processing, apply and scene write per substep, the physics step, the scene update,
 terminations, rewards, reset selection and reset, interval events, observations, timed with the
-device synchronized at the end of each), their mean per call under ``stage_timers_us``; the
+device synchronized at the end of each; with ``DEBUG_TIMER_RESET=1`` also the reset's own
+stages: curriculum, scene, reset events, each manager's reset), their mean per call under
+``stage_timers_us`` (a reset stage's ``calls`` count the steps that reset any env); the
 timed steps before run with the timers off. Warp modes only (the torch env has no such timers).
 """
 
@@ -49,7 +51,7 @@ def child(mode: str, task: str, num_envs: int, device: str, warmup: int, steps: 
     """Build ``task`` on ``mode``'s managers and time ``steps`` env steps (+ ``stage_steps``)."""
     timers = stage_steps > 0 and mode != "torch"  # the torch env has no stage timers
     if timers:  # read by isaaclab_experimental when it is imported
-        os.environ["DEBUG_TIMER_STEP"] = "1"
+        os.environ["DEBUG_TIMER_STEP"] = os.environ["DEBUG_TIMER_RESET"] = "1"
     import torch
     from athena_train.tasks.physics import override_solver
 

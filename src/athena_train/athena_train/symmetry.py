@@ -1,4 +1,4 @@
-"""Left-right mirror symmetry of athena's observations and actions (``train --symmetry``).
+"""Left-right mirror symmetry of athena's observations and actions (``train --no-symmetry``: off).
 
 athena is left-right symmetric, so the mirror image of a good motion is a good motion: with
 rsl-rl's symmetry augmentation (Mittal et al., ICRA 2024) every PPO mini-batch also holds the
@@ -15,7 +15,8 @@ a permutation with signs, built from the robot contract (joint names and axes) a
 and sizes of the env's observation terms, so a term without a rule is refused, not guessed.
 
 rsl-rl calls :func:`augment` with each mini-batch (``RslRlSymmetryCfg.data_augmentation_func
-= "athena_train.symmetry:augment"``).
+= "athena_train.symmetry:augment"``). The athena runner configs turn it on
+(``athena_train.agents``); ``train --no-symmetry`` turns it off.
 """
 
 from __future__ import annotations
@@ -239,9 +240,12 @@ def augment(env: object, obs: object | None = None, actions: torch.Tensor | None
 AUGMENT = "athena_train.symmetry:augment"
 
 
-def enable(agent_cfg: object) -> None:
-    """Turn on rsl-rl's symmetry data augmentation with :func:`augment` in a runner config."""
+def enable(agent_cfg: object, on: bool = True) -> None:
+    """Turn rsl-rl's symmetry augmentation with :func:`augment` on (or off) in a runner config.
+
+    The athena runner configs have it on (``athena_train.agents``).
+    """
     from isaaclab_rl.rsl_rl import RslRlSymmetryCfg
 
-    agent_cfg.algorithm.symmetry_cfg = RslRlSymmetryCfg(use_data_augmentation=True,
-                                                        data_augmentation_func=AUGMENT)
+    agent_cfg.algorithm.symmetry_cfg = RslRlSymmetryCfg(
+        use_data_augmentation=True, data_augmentation_func=AUGMENT) if on else None

@@ -356,7 +356,7 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
           physics: str | None = None, init_from: Path | None = None,
           init_std: float | None = None, critic_warmup: int | None = None,
           decimation_in_physics: bool = False, managers: str = "auto",
-          symmetry: bool = False, solver: list[str] | None = None,
+          symmetry: bool | None = None, solver: list[str] | None = None,
           overrides: list[str] | None = None) -> Path:
     """Train; return the run directory (checkpoints, TensorBoard, config dump).
 
@@ -367,8 +367,9 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
     (:func:`athena_train.tasks.physics.hand_decimation_to_physics`). ``managers``: Isaac Lab's
     torch or warp managers (:func:`make_env_and_cfg`), or ``auto`` (:func:`resolve_managers`).
     ``symmetry``: every PPO mini-batch also holds its mirror image
-    (:mod:`athena_train.symmetry`). ``solver``: ``KEY=VALUE`` overrides of the physics solver's
-    config (:func:`athena_train.tasks.physics.override_solver`). ``overrides``:
+    (:mod:`athena_train.symmetry`); None keeps the runner config's setting (on).
+    ``solver``: ``KEY=VALUE`` overrides of the physics solver's config
+    (:func:`athena_train.tasks.physics.override_solver`). ``overrides``:
     ``env.PATH=VALUE`` and ``agent.PATH=VALUE`` edits of the env and runner configs
     (:mod:`athena_train.overrides`), applied before the env is built, recorded in ``params/``.
     """
@@ -410,11 +411,13 @@ def train(task: str, num_envs: int | None, device: str, seed: int, max_iteration
         agent_cfg.max_iterations = max_iterations
     if save_interval is not None:
         agent_cfg.save_interval = save_interval
-    if symmetry:
+    if symmetry is not None:
         from athena_train.symmetry import enable
 
-        enable(agent_cfg)
-        print("[train] symmetry: mini-batches with their mirror images", flush=True)
+        enable(agent_cfg, symmetry)
+    sym = getattr(agent_cfg.algorithm, "symmetry_cfg", None)
+    print("[train] symmetry: " + ("mini-batches with their mirror images" if sym is not None
+                                  and sym.use_data_augmentation else "off"), flush=True)
     agent_cfg.run_name = run_name
     run_dir = (log_root / agent_cfg.experiment_name / run_name).resolve()
     own = latest_checkpoint(run_dir) if resume else None
@@ -485,9 +488,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="Isaac Lab's torch managers, or its warp managers (each manager's step "
                          "one CUDA graph on a GPU; athena_train.tasks.warp_mdp); auto: warp on "
                          "one GPU, torch on the CPU and under --distributed")
-    ap.add_argument("--symmetry", action="store_true",
+    ap.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=None,
                     help="left-right mirror augmentation of every PPO mini-batch "
-                         "(athena_train.symmetry)")
+                         "(athena_train.symmetry; on in the athena runner configs: "
+                         "--no-symmetry turns it off)")
     ap.add_argument("--solver", action="append", default=[], metavar="KEY=VALUE",
                     help="override a field of the physics solver's config (repeatable), e.g. "
                          "--solver njmax=512 when MuJoCo-Warp prints 'nefc overflow'")

@@ -151,6 +151,20 @@ def test_ppo_trains_on_each_minibatch_and_its_mirror(run: dict) -> None:
     assert all(n_out == 2 * n_in for n_in, n_out in batches if n_in is not None), batches
 
 
+@pytest.mark.parametrize("task", ["Athena-Velocity-Flat-v0", "Athena-Velocity-Rough-v0"])
+def test_training_mirrors_by_default_and_can_be_told_not_to(task: str) -> None:
+    import athena_train.tasks  # noqa: F401 - registers the tasks
+    from athena_train.symmetry import AUGMENT, enable
+    from isaaclab_tasks.utils import load_cfg_from_registry
+
+    agent_cfg = load_cfg_from_registry(task, "rsl_rl_cfg_entry_point")
+    sym = agent_cfg.algorithm.symmetry_cfg
+    assert sym is not None and sym.use_data_augmentation
+    assert sym.data_augmentation_func == AUGMENT
+    enable(agent_cfg, False)  # train --no-symmetry
+    assert agent_cfg.algorithm.symmetry_cfg is None
+
+
 def test_joint_mirror_follows_the_robot_contract() -> None:
     import numpy as np
     from athena_train.symmetry import joint_mirror, partner_name
