@@ -1,14 +1,9 @@
 """rsl-rl PPO settings for the athena tasks (Isaac Lab's @configclass runner config)."""
 
 from isaaclab.utils import configclass
-from isaaclab_rl.rsl_rl import (
-    RslRlMLPModelCfg,
-    RslRlOnPolicyRunnerCfg,
-    RslRlPpoAlgorithmCfg,
-    RslRlSymmetryCfg,
-)
+from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPpoAlgorithmCfg
 
-from athena_train.symmetry import AUGMENT
+from athena_train.symmetry import augmentation_cfg
 
 
 @configclass
@@ -37,8 +32,7 @@ class AthenaFlatPPORunnerCfg(RslRlOnPolicyRunnerCfg):
         # the flat gate came at iteration 275 instead of 325, with a lower yaw-rate error at
         # every checkpoint compared, for +0.02 s of update per iteration (flatws vs
         # flat16k12n, docs/training.md "Left-right symmetry"); train --no-symmetry: without
-        symmetry_cfg=RslRlSymmetryCfg(use_data_augmentation=True,
-                                      data_augmentation_func=AUGMENT),
+        symmetry_cfg=augmentation_cfg(),
     )
 
 

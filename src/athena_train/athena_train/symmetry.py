@@ -240,12 +240,16 @@ def augment(env: object, obs: object | None = None, actions: torch.Tensor | None
 AUGMENT = "athena_train.symmetry:augment"
 
 
-def enable(agent_cfg: object, on: bool = True) -> None:
-    """Turn rsl-rl's symmetry augmentation with :func:`augment` on (or off) in a runner config.
+def augmentation_cfg() -> object:
+    """rsl-rl's symmetry config: every PPO mini-batch also holds its mirror (:func:`augment`).
 
-    The athena runner configs have it on (``athena_train.agents``).
+    The athena runner configs carry it (``athena_train.agents``).
     """
     from isaaclab_rl.rsl_rl import RslRlSymmetryCfg
 
-    agent_cfg.algorithm.symmetry_cfg = RslRlSymmetryCfg(
-        use_data_augmentation=True, data_augmentation_func=AUGMENT) if on else None
+    return RslRlSymmetryCfg(use_data_augmentation=True, data_augmentation_func=AUGMENT)
+
+
+def enable(agent_cfg: object, on: bool = True) -> None:
+    """Turn the augmentation (:func:`augmentation_cfg`) on or off in a runner config."""
+    agent_cfg.algorithm.symmetry_cfg = augmentation_cfg() if on else None
