@@ -57,7 +57,7 @@ def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 
     d.ctrl[act] = robot.default_positions
     sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     builder, last = ObservationBuilder(pc), np.zeros(len(robot.joint_names))
-    c, lin, yaw, yaw_signed, t = np.asarray(cmd), [], [], [], 0.0
+    c, lin, yaw_rate, t = np.asarray(cmd), [], [], 0.0
     for k in range(int(seconds / pc.rates.policy_dt)):
         t = k * pc.rates.policy_dt
         w, x, y, z = d.qpos[3:7]
@@ -72,11 +72,11 @@ def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 
         v = base_linear_velocity_body(d)
         if t >= 1.0:
             lin.append(float(np.linalg.norm(v[:2] - c[:2])))
-            yaw.append(abs(float(d.qvel[5] - c[2])))
-            yaw_signed.append(float(d.qvel[5]))
+            yaw_rate.append(float(d.qvel[5]))
     return {"cmd": list(cmd), "fell": False, "duration_s": t + pc.rates.policy_dt,
-            "lin_vel_error": float(np.mean(lin)), "yaw_rate_error": float(np.mean(yaw)),
-            "yaw_rate_mean": float(np.mean(yaw_signed)),
+            "lin_vel_error": float(np.mean(lin)),
+            "yaw_rate_error": float(np.mean(np.abs(np.array(yaw_rate) - c[2]))),
+            "yaw_rate_mean": float(np.mean(yaw_rate)),
             "end_xy": [round(float(d.qpos[0]), 3), round(float(d.qpos[1]), 3)]}
 
 
