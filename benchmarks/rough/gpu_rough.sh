@@ -41,6 +41,10 @@ warm=()
 [ "${DECIMATION_IN_PHYSICS:-0}" = 1 ] && warm+=(--decimation_in_physics)
 # MANAGERS=torch|warp: train --managers in every segment (default: train's, warp on the GPU)
 [ -n "${MANAGERS:-}" ] && warm+=(--managers "$MANAGERS")
+# TRAIN_ARGS="...": more train args in every segment, e.g. "--set
+# env.rewards.swing_apex.weight=-0.3" (a config change for a resumed run)
+# shellcheck disable=SC2206
+[ -n "${TRAIN_ARGS:-}" ] && warm+=(${TRAIN_ARGS})
 root="$(pwd)"
 export PYTHONPATH="$HOME/site:$root/src/athena_description:$root/src/athena_train"
 export PYTHONUNBUFFERED=1 WARP_CACHE_PATH="$HOME/warpcache"
