@@ -10,10 +10,11 @@ from athena_train.symmetry import augmentation_cfg
 class AthenaFlatPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     """PPO for flat ground: asymmetric actor-critic (critic sees privileged state)."""
 
-    # 12 steps of the flat task's 16384 envs keep the batch (196 608 env-steps), and so the
-    # updates per sample, of 8192 x 24 (the measured gain: AthenaFlatEnvCfg's num_envs);
-    # 16384 x 24, a doubled batch, needed 2.3x the env-steps to the gate (docs/profiling.md)
-    num_steps_per_env = 12
+    # 6 steps of the flat task's 32768 envs keep the batch (196 608 env-steps), and so the
+    # updates per sample, of 16384 x 12 and 8192 x 24 (the measured gain: AthenaFlatEnvCfg's
+    # num_envs); 16384 x 24, a doubled batch, needed 2.3x the env-steps to the gate
+    # (docs/profiling.md)
+    num_steps_per_env = 6
     max_iterations = 1500
     save_interval = 50
     experiment_name = "athena_flat"

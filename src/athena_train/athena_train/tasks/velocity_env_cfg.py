@@ -216,12 +216,14 @@ class AthenaFlatEnvCfg(LocomotionVelocityRoughEnvCfg):
         # scene: athena and a local ground; nothing downloaded
         self.scene.robot = athena_articulation_cfg()
         self.scene.env_spacing = 2.5
-        # 16384 worlds with 12 steps each per iteration (the agent's num_steps_per_env): an env
-        # step of twice the worlds costs 1.5x (warp managers, H100: 21.1 vs 13.9 ms), so the
-        # same batch collects in 0.25 instead of 0.33 s; the gate came at iteration 325 after
-        # 196 s instead of 400 after 297 s at 8192 x 24 (flat16k12 vs flatw2,
-        # docs/training.md). 5.8 GiB of GPU memory.
-        self.scene.num_envs = 16384
+        # 32768 worlds with 6 steps each per iteration (the agent's num_steps_per_env), the
+        # batch of 16384 x 12 and 8192 x 24: per-step fixed costs (launches, the reset's
+        # selection, rsl-rl's act) are shared by twice the worlds, so collection runs at 0.52
+        # of the physics-only ceiling (0.45-0.46 at 16384) and an iteration takes 0.39-0.42
+        # instead of 0.47 s on an H100; two seeds passed the gate at iteration 250 (16384 x 12:
+        # 275 with symmetry), 223 s from an empty kernel cache (flat32k6, flat32k6s43,
+        # docs/profiling.md). 6.4 GiB of GPU memory; --num_envs for a smaller GPU.
+        self.scene.num_envs = 32768
         self.scene.terrain.terrain_type = "usd"
         self.scene.terrain.usd_path = _ground_usd()
         self.scene.terrain.terrain_generator = None
