@@ -40,9 +40,11 @@ COMMANDS = [(0.0, 0.0, 0.0), (0.5, 0.0, 0.0), (1.0, 0.0, 0.0), (0.8, 0.2, 0.5),
             (0.6, -0.25, -0.7), (0.3, 0.3, 0.0)]
 
 
-def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 20.0) -> dict:
+def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 20.0,
+            on_obs: Callable[[np.ndarray], None] | None = None) -> dict:
     """One episode from the default pose; body-frame velocity errors after 1 s.
 
+    ``on_obs``, if given, sees every observation the policy gets (the contract's layout).
     ``yaw_rate_mean`` is the signed mean yaw rate after 1 s (rad/s, REP-103: positive turns
     left): with a zero yaw command, how fast the policy's heading wanders off.
     """
@@ -63,6 +65,8 @@ def episode(model_path: Path, cmd: tuple[float, float, float], seconds: float = 
         w, x, y, z = d.qpos[3:7]
         obs = builder.build(d.qvel[3:6], np.array([x, y, z, w]), c, t, d.qpos[qadr],
                             d.qvel[vadr], np.clip(last, -pc.action_clip, pc.action_clip))
+        if on_obs is not None:
+            on_obs(obs)
         last = sess.run(["actions"], {"obs": obs[None].astype(np.float32)})[0][0]
         d.ctrl[act] = pc.actions_to_targets(last, robot)
         for _ in range(pc.rates.decimation):

@@ -164,6 +164,41 @@ class EnvMirror:
     actions: SignedPermutation
 
 
+def joint_args(robot: object, pc: object, all_joints: Sequence[str] | None = None) -> dict:
+    """:func:`term_frame`'s joint arguments from the robot and policy contracts.
+
+    ``all_joints``: the articulation's joints in its own order (the critic's per-joint
+    terms); default the robot contract's.
+    """
+    return dict(contract_joints={t.name: [robot.joint_names[i] for i in t.joints]
+                                 for t in pc.observation if t.joints},
+                all_joints=list(all_joints if all_joints is not None else robot.joint_names),
+                axes={j.name: j.axis for j in robot.joints})
+
+
+def policy_mirror(pc: object, robot: object | None = None) -> SignedPermutation:
+    """The mirror of a policy's observation as contract ``pc`` lays it out.
+
+    Each term's frames, oldest first (the node's ``ObservationBuilder``, Isaac Lab's history
+    on the torch managers, :class:`athena_train.obs_history.HistoryVecEnv` on the warp ones).
+    """
+    from athena_description.robot_contract import load_robot_contract
+
+    robot = robot or load_robot_contract()
+    return SignedPermutation.of(*group_mirror([(t.name, t.size * t.history)
+                                               for t in pc.observation],
+                                              rays=None, **joint_args(robot, pc)))
+
+
+def action_mirror(robot: object | None = None) -> SignedPermutation:
+    """The mirror of the contract's actions (its joints in contract order)."""
+    from athena_description.robot_contract import load_robot_contract
+
+    robot = robot or load_robot_contract()
+    return SignedPermutation.of(*joint_mirror(robot.joint_names,
+                                              {j.name: j.axis for j in robot.joints}))
+
+
 def env_mirror(env: object) -> EnvMirror:
     """The mirrors of a training env (rsl-rl's vec env around an Isaac Lab env).
 
@@ -177,24 +212,20 @@ def env_mirror(env: object) -> EnvMirror:
 
     uenv = env.unwrapped
     robot, pc = load_robot_contract(), default_policy_contract()
-    axes = {j.name: j.axis for j in robot.joints}
     rays = None
     if "height_scanner" in uenv.scene.keys():
         pattern = uenv.scene["height_scanner"].cfg.pattern_cfg
         rays = pattern.func(pattern, "cpu")[0][:, :2].numpy()
-    frame_args = dict(contract_joints={t.name: [robot.joint_names[i] for i in t.joints]
-                                       for t in pc.observation if t.joints},
-                      all_joints=list(uenv.scene["robot"].joint_names), axes=axes, rays=rays)
+    frame_args = dict(rays=rays, **joint_args(robot, pc, uenv.scene["robot"].joint_names))
     om = uenv.observation_manager
     groups = {}
     for group, names in om.active_terms.items():
         if group == "policy":
-            terms = [(t.name, t.size * t.history) for t in pc.observation]
-        else:
-            terms = [(n, int(np.prod(d))) for n, d in zip(names, om.group_obs_term_dim[group])]
+            groups[group] = policy_mirror(pc, robot)
+            continue
+        terms = [(n, int(np.prod(d))) for n, d in zip(names, om.group_obs_term_dim[group])]
         groups[group] = SignedPermutation.of(*group_mirror(terms, **frame_args))
-    actions = SignedPermutation.of(*joint_mirror(robot.joint_names, axes))
-    return EnvMirror(groups, actions)
+    return EnvMirror(groups, action_mirror(robot))
 
 
 _MIRRORS: dict[tuple[int, str], EnvMirror] = {}

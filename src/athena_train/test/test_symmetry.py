@@ -213,3 +213,25 @@ def test_every_rough_critic_term_has_a_mirror() -> None:
 
 if __name__ == "__main__":
     _run(Path(sys.argv[1]))
+
+
+@pytest.mark.parametrize("contract", ["default", "flat2"])
+def test_policy_mirror_of_a_contract_is_an_involution(contract: str) -> None:
+    """The mirror of a policy's observation (any contract version) undone by itself.
+
+    ``benchmarks/rough/mirror_check.py`` reads an exported policy's own contract: flat2's
+    one-frame layout and the default's five frames must both mirror.
+    """
+    import torch
+    from athena_description.model_metadata import read_onnx_metadata
+    from athena_description.policy_contract import default_policy_contract
+    from athena_train.symmetry import action_mirror, policy_mirror
+
+    pc = default_policy_contract() if contract == "default" else read_onnx_metadata(
+        Path(__file__).resolve().parents[1] / "policies" / "flat2" / "policy.onnx")
+    m, a = policy_mirror(pc), action_mirror()
+    assert len(m.perm) == pc.obs_dim
+    x = torch.randn(7, pc.obs_dim)
+    torch.testing.assert_close(m(m(x)), x)
+    y = torch.randn(7, len(a.perm))
+    torch.testing.assert_close(a(a(y)), y)
