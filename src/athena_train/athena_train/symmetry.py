@@ -164,6 +164,11 @@ class EnvMirror:
     actions: SignedPermutation
 
 
+def joint_axes(robot: object) -> dict[str, Sequence[float]]:
+    """Each joint's rotation axis, by name, from the robot contract."""
+    return {j.name: j.axis for j in robot.joints}
+
+
 def joint_args(robot: object, pc: object, all_joints: Sequence[str] | None = None) -> dict:
     """:func:`term_frame`'s joint arguments from the robot and policy contracts.
 
@@ -173,7 +178,7 @@ def joint_args(robot: object, pc: object, all_joints: Sequence[str] | None = Non
     return dict(contract_joints={t.name: [robot.joint_names[i] for i in t.joints]
                                  for t in pc.observation if t.joints},
                 all_joints=list(all_joints if all_joints is not None else robot.joint_names),
-                axes={j.name: j.axis for j in robot.joints})
+                axes=joint_axes(robot))
 
 
 def policy_mirror(pc: object, robot: object | None = None) -> SignedPermutation:
@@ -195,8 +200,7 @@ def action_mirror(robot: object | None = None) -> SignedPermutation:
     from athena_description.robot_contract import load_robot_contract
 
     robot = robot or load_robot_contract()
-    return SignedPermutation.of(*joint_mirror(robot.joint_names,
-                                              {j.name: j.axis for j in robot.joints}))
+    return SignedPermutation.of(*joint_mirror(robot.joint_names, joint_axes(robot)))
 
 
 def env_mirror(env: object) -> EnvMirror:
